@@ -1,0 +1,119 @@
+"""`create_app`: one Connexion 3 ASGI app serving the three vendor APIs plus the mock's own routes."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import connexion
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+
+import specs
+from mocks import admin
+from mocks.apis import APIS, api_for_path
+from mocks.config import MockConfig
+from mocks.context import MockContext
+from mocks.errors import MockError, render
+from mocks.security import security_map
+from mocks.validation import make_validator_map
+
+__all__ = ["create_app"]
+
+_HTTP_KINDS = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _snake(operation_id: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+
+
+def _json_by_default(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Answer `application/json` unless the handler chose; specs list problem+json too, for errors."""
+
+    @functools.wraps(handler)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = await handler(*args, **kwargs)
+        if isinstance(result, tuple) and len(result) == 2:
+            return (*result, {"Content-Type": "application/json"})
+        return result
+
+    return wrapper
+
+
+def _resolver(handlers: object) -> Resolver:
+    """Resolve operationIds to methods of one API's handler object (createPatient -> create_patient)."""
+    return Resolver(
+        function_resolver=lambda operation_id: _json_by_default(getattr(handlers, _snake(operation_id)))
+    )
+
+
+def _as_mock_error(exc: Exception) -> MockError:
+    if isinstance(exc, MockError):
+        return exc
+    if isinstance(exc, ProblemException):
+        status = exc.status or 500
+        kind = "validation" if status == 400 else _HTTP_KINDS.get(status, "server_error")
+        return MockError(str(exc.detail or exc.title), kind, headers=dict(exc.headers or {}))
+    if isinstance(exc, HTTPException):
+        kind = _HTTP_KINDS.get(exc.status_code, "bad_request" if exc.status_code < 500 else "server_error")
+        message = "No such path or method in this API" if exc.status_code in (404, 405) else str(exc.detail)
+        return MockError(message, kind, headers=dict(exc.headers or {}))
+    return MockError(f"Internal mock error: {exc.__class__.__name__}", "server_error")
+
+
+def _error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    path = request.url.path
+    api = api_for_path(path)
+    status, body, content_type, headers = render(_as_mock_error(exc), api.name if api else None, path)
+    return ConnexionResponse(status_code=status, body=body, content_type=content_type, headers=headers)
+
+
+def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any) -> connexion.AsyncApp:
+    """A fresh mock app with its own store, seeded from `seed` (or `config.seed` when a config is given)."""
+    config = (config or MockConfig(seed=seed)).with_(**overrides)
+    context = MockContext(config=config, specs={api.name: specs.load(api.name) for api in APIS})
+    app = connexion.AsyncApp(__name__, specification_dir=str(specs.SPEC_DIR))
+    validator_map = make_validator_map(config.max_body_bytes)
+    for api in APIS:
+        module = importlib.import_module(f"mocks.{api.name}")
+        context.services[api.name] = module.Handlers(context)
+        app.add_api(
+            context.specs[api.name],
+            base_path=api.base_path,
+            name=api.name,
+            resolver=_resolver(context.services[api.name]),
+            pythonic_params=True,
+            strict_validation=True,
+            validate_responses=config.validate_responses,
+            validator_map=validator_map,
+            security_map=security_map(api.name, config.credentials),
+        )
+    for error_class in (MockError, ProblemException, HTTPException, Exception):
+        app.add_error_handler(error_class, _error_handler)
+    app.add_middleware(
+        CORSMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        allow_origin_regex=config.cors_origin_regex,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["Location", "Retry-After"],
+    )
+    admin.mount(app, context)
+    context.reset()
+    return app

@@ -1,0 +1,199 @@
+"""Request validation that reports every violation, checks formats and never lets bad bytes cause a 500.
+
+Plugged into Connexion through its `validator_map`: the parameter validator and the JSON body validator
+are Connexion's own, subclassed to collect all errors (Connexion stops at the first), to check the formats
+Connexion skips (`date`, `date-time`, `uuid`, `uri`), and to turn malformed, non-UTF-8 or oversized bodies
+into 4xx errors in the vendor's shape.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from datetime import date
+from functools import lru_cache
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import ExtraParameterProblem
+from connexion.json_schema import Draft4RequestValidator
+from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from rfc3339_validator import validate_rfc3339
+from starlette.datastructures import Headers
+from starlette.types import Scope
+
+from mocks.errors import MockError, Violation, validation_failed
+
+__all__ = ["FORMAT_CHECKER", "make_validator_map"]
+
+
+def _is_uri(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    return bool(parts.scheme and (parts.netloc or parts.path)) and " " not in value
+
+
+def _is_uuid(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        return str(UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        return len(value) == 10 and bool(date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def _is_date_time(value: object) -> bool:
+    return not isinstance(value, str) or validate_rfc3339(value)
+
+
+def _build_format_checker() -> FormatChecker:
+    checker = FormatChecker()
+    for name, func in Draft202012Validator.FORMAT_CHECKER.checkers.items():
+        checker.checkers[name] = func
+    for name, check in {
+        "uri": _is_uri,
+        "uuid": _is_uuid,
+        "date": _is_date,
+        "date-time": _is_date_time,
+    }.items():
+        checker.checks(name)(check)
+    return checker
+
+
+FORMAT_CHECKER = _build_format_checker()
+
+
+def _path_of(error: ValidationError, prefix: str) -> str:
+    parts = [prefix, *(str(p) for p in error.absolute_path)]
+    return ".".join(parts)
+
+
+def _violations(validator: t.Any, instance: t.Any, prefix: str) -> list[Violation]:
+    found = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+        found.append(Violation(_path_of(error, prefix), error.message))
+    return found
+
+
+@lru_cache(maxsize=2048)
+def _cached_validator(schema_json: str) -> t.Any:
+    return Draft4RequestValidator(json.loads(schema_json), format_checker=FORMAT_CHECKER)
+
+
+def request_validator(schema: dict[str, t.Any]) -> t.Any:
+    """A (cached) Draft 4 request validator with full format checking for one schema."""
+    return _cached_validator(json.dumps(schema, sort_keys=True))
+
+
+class FullParameterValidator(ParameterValidator):
+    """Connexion's parameter validator, reporting every bad parameter at once with formats checked."""
+
+    @staticmethod
+    def validate_parameter(parameter_type, value, param, param_name=None):  # type: ignore[no-untyped-def]
+        if value is None:
+            if param.get("required"):
+                return f"Missing {parameter_type} parameter '{param['name']}'"
+            return None
+        schema = param.get("schema", param)
+        if schema.get("nullable") and value in ("null", "None"):
+            return None
+        errors = list(request_validator(schema).iter_errors(value))
+        return "; ".join(e.message for e in errors) if errors else None
+
+    def validate_request(self, request) -> None:  # type: ignore[no-untyped-def]
+        violations: list[Violation] = []
+        if self.strict_validation:
+            try:
+                extra = self.validate_query_parameter_list(
+                    request, security_params=self.security_query_params
+                )
+            except UnicodeDecodeError:
+                extra = set()
+            for name in sorted(extra):
+                violations.append(Violation(f"query.{name}", "parameter is not defined for this operation"))
+        checks = {
+            "query": self.validate_query_parameter,
+            "path": self.validate_path_parameter,
+            "header": self.validate_header_parameter,
+            "cookie": self.validate_cookie_parameter,
+        }
+        for location, check in checks.items():
+            for param in self.parameters.get(location, []):
+                message = check(param, request)
+                if message:
+                    violations.append(Violation(f"{location}.{param['name']}", message))
+        if violations:
+            raise validation_failed(violations)
+
+    def validate(self, scope: Scope) -> None:
+        try:
+            super().validate(scope)
+        except ExtraParameterProblem as problem:  # pragma: no cover - replaced by validate_request
+            raise validation_failed([Violation("query", str(problem.detail))]) from problem
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise validation_failed([Violation("query", f"cannot be decoded: {exc}")]) from exc
+
+
+def make_body_validator(max_body_bytes: int) -> type[JSONRequestBodyValidator]:
+    """A JSON body validator class bound to one size limit (Connexion instantiates it per request)."""
+
+    class FullJSONBodyValidator(JSONRequestBodyValidator):
+        async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
+            declared = Headers(scope=scope).get("content-length", "0")
+            if declared.isdigit() and int(declared) > max_body_bytes:
+                raise _too_large(max_body_bytes)
+            chunks, size = [], 0
+            async for chunk in stream:
+                size += len(chunk)
+                if size > max_body_bytes:
+                    raise _too_large(max_body_bytes)
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+            if not raw.strip():
+                return None
+            try:
+                text = raw.decode(self._encoding)
+            except (UnicodeDecodeError, LookupError) as exc:
+                raise validation_failed(
+                    [Violation("body", f"is not valid {self._encoding} text: {exc}")]
+                ) from exc
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise validation_failed([Violation("body", f"is not valid JSON: {exc}")]) from exc
+
+        def _validate(self, body: t.Any) -> dict | None:
+            if body is None:
+                if self._required and not self._nullable:
+                    raise validation_failed([Violation("body", "a JSON request body is required")])
+                return None
+            violations = _violations(request_validator(self._schema), body, "body")
+            if violations:
+                raise validation_failed(violations)
+            return None
+
+    return FullJSONBodyValidator
+
+
+def _too_large(limit: int) -> MockError:
+    return MockError(f"Request body is larger than {limit} bytes", "too_large")
+
+
+def make_validator_map(max_body_bytes: int) -> dict[str, t.Any]:
+    body = make_body_validator(max_body_bytes)
+    return {
+        "parameter": FullParameterValidator,
+        "body": MediaTypeDict({"*/*json": body}),
+    }

@@ -1,0 +1,115 @@
+"""Fixtures shared by the test modules: app factories, an in-process client and a real HTTP server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.testclient import TestClient
+
+from mocks import create_app
+from mocks.apis import BY_NAME
+
+IMPILO_KEY = {"Impilo-API-Key": "mock-impilo-api-key"}
+LEGIT_AUTH = {"Authorization": "Bearer mock-legit-health-token"}
+HEIDI_KEY = {"Heidi-Api-Key": "mock-heidi-api-key"}
+FAST_RETRIES = (0.2, 0.4, 0.8)
+
+
+def base(api: str) -> str:
+    """The mock's base path of one API, e.g. base("impilo") == "/impilo/api/v3"."""
+    return BY_NAME[api].base_path
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., TestClient]]:
+    """Factory: an in-process client on a fresh app; keyword arguments go to `create_app`."""
+    opened: list[TestClient] = []
+
+    def make(seed: int = 0, **overrides: Any) -> TestClient:
+        overrides.setdefault("webhook_retry_schedule", FAST_RETRIES)
+        client = TestClient(create_app(seed=seed, **overrides), raise_server_exceptions=False)
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    """An in-process client on a fresh app seeded with 0."""
+    return make_client()
+
+
+def heidi_token(client: TestClient | httpx.Client, email: str = "test@heidihealth.com") -> dict[str, str]:
+    response = client.get(
+        f"{base('heidi')}/jwt",
+        params={"email": email, "third_party_internal_id": "ehr-user-1"},
+        headers=HEIDI_KEY,
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture
+def heidi_auth(client: TestClient) -> dict[str, str]:
+    return heidi_token(client)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """A real uvicorn server on 127.0.0.1 in a background thread."""
+
+    def __init__(self, **overrides: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        overrides.setdefault("webhook_retry_schedule", FAST_RETRIES)
+        self.app = create_app(**overrides)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("mock server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def reset(self) -> None:
+        assert httpx.post(f"{self.url}/__mock/reset").status_code == 200
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    with LiveServer(seed=0) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_server(live_server: LiveServer) -> LiveServer:
+    """The session's real server, reset to its seed state."""
+    live_server.reset()
+    return live_server
