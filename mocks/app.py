@@ -58,9 +58,7 @@ def _json_by_default(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Aw
 
 def _resolver(handlers: object) -> Resolver:
     """Resolve operationIds to methods of one API's handler object (createPatient -> create_patient)."""
-    return Resolver(
-        function_resolver=lambda operation_id: _json_by_default(getattr(handlers, _snake(operation_id)))
-    )
+    return Resolver(function_resolver=lambda operation_id: _json_by_default(getattr(handlers, _snake(operation_id))))
 
 
 def _as_mock_error(exc: Exception) -> MockError:

@@ -24,6 +24,9 @@ class MockConfig:
     # Seconds between webhook retries; the vendor waits 15/30/60 minutes, the mock 15/30/60 seconds.
     webhook_retry_schedule: tuple[float, ...] = (15.0, 30.0, 60.0)
     webhook_timeout_seconds: float = 5.0
+    # Hosts webhooks may be delivered to; "*" allows any. Loopback only by default, so a mock run by a
+    # fuzzer or a vendor example (https://example.com/webhook) never sends traffic off the machine.
+    webhook_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
     max_body_bytes: int = 1_000_000
     validate_responses: bool = True
     cors_origin_regex: str = "|".join(DEFAULT_CORS_ORIGINS)
@@ -55,6 +58,9 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         if "WEBHOOK_RETRIES" in env
         else base.webhook_retry_schedule,
         webhook_timeout_seconds=float(env.get("WEBHOOK_TIMEOUT", base.webhook_timeout_seconds)),
+        webhook_hosts=tuple(h.strip() for h in env["WEBHOOK_HOSTS"].split(",") if h.strip())
+        if "WEBHOOK_HOSTS" in env
+        else base.webhook_hosts,
         max_body_bytes=int(env.get("MAX_BODY_BYTES", base.max_body_bytes)),
         validate_responses=env.get("VALIDATE_RESPONSES", "1") not in ("0", "false", "no"),
         cors_origin_regex=env.get("CORS_ORIGINS", base.cors_origin_regex),

@@ -28,9 +28,7 @@ class Outbox:
     messages: deque[dict[str, Any]] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(
-        self, api: str, channel: str, to: str, subject: str, body: str, **extra: Any
-    ) -> dict[str, Any]:
+    def record(self, api: str, channel: str, to: str, subject: str, body: str, **extra: Any) -> dict[str, Any]:
         message = {
             "api": api,
             "channel": channel,

@@ -59,9 +59,7 @@ def security_map(api: str, credentials: Credentials) -> dict[str, type]:
 
     def heidi_jwt(token: str, required_scopes: Any = None) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
-                token, credentials.heidi_jwt_secret, algorithms=["HS256"], options={"require": ["exp"]}
-            )
+            claims = jwt.decode(token, credentials.heidi_jwt_secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.ExpiredSignatureError as exc:
             raise unauthorized("Token has expired", "TokenExpiredError") from exc
         except jwt.InvalidTokenError as exc:

@@ -135,9 +135,7 @@ class Store:
         with self.lock:
             group = self._collections.setdefault(api, {})
             if name not in group:
-                group[name] = Collection(
-                    name, IdSource(id_kind, self.seed, f"{api}.{name}", start), self.lock, unique
-                )
+                group[name] = Collection(name, IdSource(id_kind, self.seed, f"{api}.{name}", start), self.lock, unique)
             return group[name]
 
     def clear(self) -> None:
@@ -148,7 +146,4 @@ class Store:
 
     def export(self) -> dict[str, dict[str, list[Record]]]:
         with self.lock:
-            return {
-                api: {name: c.export() for name, c in group.items()}
-                for api, group in self._collections.items()
-            }
+            return {api: {name: c.export() for name, c in group.items()} for api, group in self._collections.items()}

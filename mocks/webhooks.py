@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 from collections.abc import Callable
 from typing import Any
 
@@ -30,9 +31,10 @@ class WebhookDispatcher:
         secret: Callable[[], str | None],
         schedule: tuple[float, ...],
         timeout: float,
+        hosts: tuple[str, ...] = ("*",),
     ) -> None:
         self.subscriptions, self.logs, self.attempts = subscriptions, logs, attempts
-        self._secret, self.schedule, self.timeout = secret, schedule, timeout
+        self._secret, self.schedule, self.timeout, self.hosts = secret, schedule, timeout, hosts
         self._tasks: set[asyncio.Task[None]] = set()
         self._event_ids = 0
 
@@ -79,6 +81,10 @@ class WebhookDispatcher:
         if secret:
             headers[SECRET_HEADER] = secret
         body = json.dumps(envelope).encode()
+        if not self.allowed(row["webhookUrl"]):
+            error = f"not delivered: host not allowed (allowed: {', '.join(self.hosts)}; set WEBHOOK_HOSTS)"
+            self._record(row, 0, None, error)
+            return
         delays = (0.0, *self.schedule)
         async with httpx.AsyncClient(timeout=self.timeout) as client:
             for attempt, delay in enumerate(delays):
@@ -88,6 +94,11 @@ class WebhookDispatcher:
                 self._record(row, attempt, status, error)
                 if status is not None and 200 <= status < 300:
                     return
+
+    def allowed(self, url: str) -> bool:
+        """Whether the delivery policy lets the mock contact `url`'s host (127.0.0.0/8 counts as loopback)."""
+        host = (urlsplit(url).hostname or "").lower()
+        return "*" in self.hosts or host in self.hosts or (host.startswith("127.") and "127.0.0.1" in self.hosts)
 
     @staticmethod
     async def _attempt(
