@@ -1,0 +1,318 @@
+"""Impilo mock behaviour over HTTP: auth, state, filters, paging, order rules, webhooks, bad input."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import IMPILO_KEY, LiveServer, base
+from tests.receiver import running_receiver
+
+B = base("impilo")
+PATIENT_MINIMAL = {"firstName": "Emily", "lastName": "Clark"}
+ORDER_LINES = {
+    "orderItems": [{"item": {"id": i}, "count": 10} for i in (1000, 1001, 1002, 1003)],
+    "orderKits": [{"kit": {"id": i}, "count": 10} for i in (1000, 1001, 1002, 1003)],
+}
+
+
+def state(client: TestClient) -> dict[str, Any]:
+    return client.get("/__mock/state").json()["impilo"]
+
+
+def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [pytest.param({}, id="missing-key"), pytest.param({"Impilo-API-Key": "wrong"}, id="wrong-key")],
+)
+def test_impilo_rejects_requests_with_401_in_impilo_shape_when_key_is_missing_or_wrong(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    response = client.get(f"{B}/patient/1234", headers=headers)
+    assert response.status_code == 401
+    body = response.json()
+    assert body["status"] == 401 and body["error"] == "Unauthorized" and body["message"]
+    assert body["path"] == f"{B}/patient/1234"
+
+
+def test_impilo_patient_created_is_readable_listed_and_findable_by_external_identifier(client: TestClient) -> None:
+    sent = {**PATIENT_MINIMAL, "externalIdentifier": "ext-emily-1", "dateOfBirth": "1991-02-03", "sex": "female"}
+    created = client.post(f"{B}/patient", json=sent, headers=IMPILO_KEY)
+    assert created.status_code == 201
+    patient = created.json()
+    assert {k: patient[k] for k in sent} == sent
+    assert client.get(f"{B}/patient/{patient['id']}", headers=IMPILO_KEY).json() == patient
+    by_ext = client.get(f"{B}/patient/identifier/ext-emily-1", headers=IMPILO_KEY)
+    assert by_ext.status_code == 200 and by_ext.json()["id"] == patient["id"]
+    listed = client.get(f"{B}/patient", params={"externalIdentifier": "ext-emily-1"}, headers=IMPILO_KEY).json()
+    assert listed["total"] == 1 and listed["content"][0]["id"] == patient["id"]
+
+
+def test_impilo_put_replaces_and_patch_changes_only_given_fields(client: TestClient) -> None:
+    before = client.get(f"{B}/patient/1234", headers=IMPILO_KEY).json()
+    patched = client.patch(f"{B}/patient/1234", json={"lastName": "Kowalski"}, headers=IMPILO_KEY).json()
+    assert patched == {**before, "lastName": "Kowalski"}
+    put = client.put(f"{B}/patient/1234", json={"firstName": "Ann", "lastName": "Lee"}, headers=IMPILO_KEY).json()
+    assert (put["firstName"], put["lastName"], put["id"]) == ("Ann", "Lee", 1234)
+    assert "site" not in put and put.get("externalIdentifier") != before.get("externalIdentifier")
+    assert client.get(f"{B}/patient/1234", headers=IMPILO_KEY).json() == put
+
+
+def test_impilo_patient_is_404_in_impilo_shape_when_id_is_unknown(client: TestClient) -> None:
+    response = client.get(f"{B}/patient/999999", headers=IMPILO_KEY)
+    assert response.status_code == 404
+    assert response.json()["message"] == "Patient 999999 not found"
+
+
+def test_impilo_list_paginates_with_exact_totals_and_first_last_flags(client: TestClient) -> None:
+    first = client.get(f"{B}/patient", params={"size": 7}, headers=IMPILO_KEY).json()
+    total, seen, page = first["total"], [], 1
+    assert total >= 50 and first["first"] and not first["last"] and first["size"] == 7
+    while True:
+        body = client.get(f"{B}/patient", params={"size": 7, "page": page}, headers=IMPILO_KEY).json()
+        seen += [p["id"] for p in body["content"]]
+        if body["last"]:
+            break
+        page += 1
+    assert len(seen) == len(set(seen)) == total
+    assert client.get(f"{B}/patient", headers=IMPILO_KEY).json()["size"] == 15
+
+
+@pytest.mark.parametrize(
+    ("params", "holds"),
+    [
+        pytest.param({"archived": "true"}, lambda p: p["archived"] is True, id="archived"),
+        pytest.param({"enrolled": "false"}, lambda p: p["enrolled"] is False, id="not-enrolled"),
+        pytest.param({"siteId": 1234}, lambda p: p.get("site", {}).get("id") == 1234, id="site"),
+        pytest.param({"dateOfBirthMin": "1980-01-01"}, lambda p: p["dateOfBirth"] >= "1980-01-01", id="born-after"),
+        pytest.param({"country": "usa"}, lambda p: p["address"]["country"] == "USA", id="country"),
+        pytest.param({"id": [1, 2, 3]}, lambda p: p["id"] in (1, 2, 3), id="ids"),
+    ],
+)
+def test_impilo_list_applies_each_documented_filter(client: TestClient, params: dict[str, Any], holds: Any) -> None:
+    body = client.get(f"{B}/patient", params={**params, "size": 250}, headers=IMPILO_KEY).json()
+    everyone = client.get(f"{B}/patient", params={"size": 250}, headers=IMPILO_KEY).json()["content"]
+    assert body["content"] and all(holds(p) for p in body["content"])
+    assert body["total"] == sum(1 for p in everyone if holds(p))
+
+
+def test_impilo_list_sorts_by_last_name_descending(client: TestClient) -> None:
+    params = {"sort": "lastName", "sortDescending": "true", "size": 250}
+    names = [
+        p["lastName"].lower() for p in client.get(f"{B}/patient", params=params, headers=IMPILO_KEY).json()["content"]
+    ]
+    assert names == sorted(names, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(
+            {"patient": {"id": 1234}, "site": {"id": 1234}, **ORDER_LINES}, "patient or site required", id="both"
+        ),
+        pytest.param(ORDER_LINES, "patient or site required", id="neither"),
+        pytest.param({"site": {"id": 1234}}, "Order must contain at least one of", id="no-lines"),
+        pytest.param({"site": {"id": 1234}, "orderItems": []}, "Order must contain at least one of", id="empty-lines"),
+    ],
+)
+def test_impilo_order_is_rejected_with_the_documented_message_when_rules_are_broken(
+    client: TestClient, body: dict[str, Any], message: str
+) -> None:
+    before = state(client)["orders"]
+    response = client.post(f"{B}/order", json=body, headers=IMPILO_KEY)
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+    assert state(client)["orders"] == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"patient": {"id": 424242}, **ORDER_LINES}, id="unknown-patient"),
+        pytest.param({"site": {"id": 1234}, "orderItems": [{"item": {"id": 77777}, "count": 1}]}, id="unknown-item"),
+        pytest.param({"site": {"id": 1234}, "orderKits": [{"kit": {"id": 77777}, "count": 1}]}, id="unknown-kit"),
+    ],
+)
+def test_impilo_order_is_404_when_it_names_something_that_does_not_exist(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    assert client.post(f"{B}/order", json=body, headers=IMPILO_KEY).status_code == 404
+
+
+def test_impilo_created_order_is_fully_expanded_and_listed(client: TestClient) -> None:
+    response = client.post(f"{B}/order", json={"patient": {"id": 1234}, **ORDER_LINES}, headers=IMPILO_KEY)
+    assert response.status_code == 201
+    order = response.json()
+    assert order["patient"]["id"] == 1234 and order["patient"]["firstName"]
+    assert order["currentStatus"] == "pending" and order["orderEvents"][0]["name"] == "pending"
+    assert [line["item"]["name"] for line in order["orderItems"]][0] == "Blood Pressure Monitor"
+    assert order["orderKits"][0]["kit"]["kitItems"][0]["item"]["id"] == 1000
+    assert client.get(f"{B}/order/{order['id']}", headers=IMPILO_KEY).json() == order
+    listed = client.get(f"{B}/order", params={"patientId": 1234, "size": 250}, headers=IMPILO_KEY).json()
+    assert order["id"] in [o["id"] for o in listed["content"]]
+
+
+def test_impilo_catalogue_and_devices_have_the_guides_fixed_ids(client: TestClient) -> None:
+    for kind in ("item", "kit"):
+        for ident in (1000, 1001, 1002, 1003):
+            assert client.get(f"{B}/{kind}/{ident}", headers=IMPILO_KEY).json()["id"] == ident
+    device = client.get(f"{B}/device/1", headers=IMPILO_KEY).json()
+    assert device["item"]["id"] >= 1000 and device["deviceIdentifiers"]
+    assert client.get(f"{B}/site/1234", headers=IMPILO_KEY).json()["id"] == 1234
+
+
+def test_impilo_webhook_subscription_lifecycle(client: TestClient) -> None:
+    hook = client.post(
+        f"{B}/webhook", json={"type": "patient.created", "url": "http://127.0.0.1:9/a"}, headers=IMPILO_KEY
+    )
+    assert hook.status_code == 200
+    hook_id = hook.json()["id"]
+    again = client.post(
+        f"{B}/webhook", json={"type": "patient.created", "url": "http://127.0.0.1:9/a"}, headers=IMPILO_KEY
+    )
+    assert again.status_code == 409
+    same = client.patch(f"{B}/webhook/{hook_id}", json={"url": "http://127.0.0.1:9/a"}, headers=IMPILO_KEY)
+    assert same.status_code == 400
+    moved = client.patch(f"{B}/webhook/{hook_id}", json={"url": "http://127.0.0.1:9/b"}, headers=IMPILO_KEY)
+    assert moved.json()["url"] == "http://127.0.0.1:9/b"
+    assert client.get(f"{B}/webhook", headers=IMPILO_KEY).json()["content"] == [moved.json()]
+    assert client.delete(f"{B}/webhook/{hook_id}", headers=IMPILO_KEY).status_code == 204
+    assert client.delete(f"{B}/webhook/{hook_id}", headers=IMPILO_KEY).status_code == 404
+
+
+def test_impilo_webhook_secret_can_be_set_once(client: TestClient) -> None:
+    assert client.post(f"{B}/webhook-secret", json={"secret": "s3cret"}, headers=IMPILO_KEY).json() == {
+        "secret": "s3cret"
+    }
+    assert client.post(f"{B}/webhook-secret", json={"secret": "other"}, headers=IMPILO_KEY).status_code == 409
+
+
+def test_impilo_webhook_is_delivered_to_a_real_receiver_with_envelope_and_secret() -> None:
+    with running_receiver() as receiver, LiveServer(seed=0) as server, httpx.Client(base_url=server.url) as http:
+        for event in ("patient.created", "patient.updated", "order.status"):
+            http.post(f"{B}/webhook", json={"type": event, "url": receiver.url}, headers=IMPILO_KEY)
+        http.post(f"{B}/webhook-secret", json={"secret": "hush"}, headers=IMPILO_KEY)
+        patient = http.post(f"{B}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY).json()
+        http.patch(f"{B}/patient/{patient['id']}", json={"lastName": "Stone"}, headers=IMPILO_KEY)
+        order = http.post(f"{B}/order", json={"site": {"id": 1234}, **ORDER_LINES}, headers=IMPILO_KEY).json()
+        deliveries = receiver.wait_for(3)
+    by_type = {d["body"]["type"]: d for d in deliveries}
+    assert set(by_type) == {"patient.created", "patient.updated", "order.status"}
+    assert by_type["patient.created"]["body"]["payload"]["id"] == patient["id"]
+    assert by_type["patient.updated"]["body"]["payload"]["lastName"] == "Stone"
+    assert by_type["order.status"]["body"]["payload"] == {
+        "id": order["id"], "eventType": "pending", "eventTimestamp": by_type["order.status"]["body"]["payload"]["eventTimestamp"]
+    }  # fmt: skip
+    assert all(d["headers"]["Impilo-Webhook-Secret"] == "hush" for d in deliveries)
+    assert len({d["body"]["id"] for d in deliveries}) == 3
+
+
+def test_impilo_webhook_delivery_does_not_wait_for_the_receiver() -> None:
+    with running_receiver() as receiver, LiveServer(seed=0) as server, httpx.Client(base_url=server.url) as http:
+        receiver.release.clear()  # the receiver holds every delivery until released
+        http.post(f"{B}/webhook", json={"type": "patient.created", "url": receiver.url}, headers=IMPILO_KEY)
+        created = http.post(f"{B}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY)
+        assert created.status_code == 201 and receiver.deliveries == []
+        receiver.release.set()
+        assert receiver.wait_for(1)[0]["body"]["payload"]["id"] == created.json()["id"]
+
+
+def test_impilo_failed_webhook_deliveries_are_retried_and_logged() -> None:
+    with running_receiver() as receiver, LiveServer(seed=0) as server, httpx.Client(base_url=server.url) as http:
+        receiver.statuses = [500, 503]  # fails twice, then recovers
+        http.post(f"{B}/webhook", json={"type": "patient.created", "url": receiver.url}, headers=IMPILO_KEY)
+        http.post(f"{B}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY)
+        deliveries = receiver.wait_for(3)
+        logs = wait_until(lambda: [
+            log for log in http.get(f"{B}/webhook/logs", headers=IMPILO_KEY).json()["content"]
+            if log["lastResponseStatus"] == 200
+        ])  # fmt: skip
+        attempts = http.get("/__mock/webhooks/attempts").json()
+    assert [d["answered"] for d in deliveries] == [500, 503, 200]
+    assert logs[0]["retryAttempts"] == 2 and logs[0]["lastRetryTimestamp"] and logs[0]["webhookUrl"] == receiver.url
+    assert [a["status"] for a in attempts] == [500, 503, 200]
+
+
+def test_impilo_refused_webhook_is_retried_on_schedule_and_every_attempt_logged() -> None:
+    with LiveServer(seed=0) as server, httpx.Client(base_url=server.url) as http:
+        dead = f"http://127.0.0.1:{server.port + 1 if server.port < 65000 else 1}/nobody"
+        http.post(f"{B}/webhook", json={"type": "patient.created", "url": dead}, headers=IMPILO_KEY)
+        http.post(f"{B}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY)
+        attempts = wait_until(lambda: len(http.get("/__mock/webhooks/attempts").json()) == 4 and
+                              http.get("/__mock/webhooks/attempts").json())  # fmt: skip
+        log = http.get(f"{B}/webhook/logs", headers=IMPILO_KEY).json()["content"][0]
+    assert [a["attempt"] for a in attempts] == [1, 2, 3, 4]
+    assert all(a["status"] is None and "connection" in a["error"] for a in attempts)
+    assert log["retryAttempts"] == 3 and log["lastResponseStatus"] == 0
+
+
+def test_impilo_webhook_to_a_host_outside_the_allow_list_is_logged_not_sent(client: TestClient) -> None:
+    client.post(
+        f"{B}/webhook", json={"type": "patient.created", "url": "https://example.com/webhook"}, headers=IMPILO_KEY
+    )
+    client.post(f"{B}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY)
+    attempts = wait_until(lambda: client.get("/__mock/webhooks/attempts").json())
+    assert len(attempts) == 1 and "host not allowed" in attempts[0]["error"]
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status"),
+    [
+        pytest.param(b"{not json", {"Content-Type": "application/json"}, 400, id="malformed-json"),
+        pytest.param(b'{"firstName": "\xff"}', {"Content-Type": "application/json"}, 400, id="not-utf8"),
+        pytest.param(b"firstName=Ann", {"Content-Type": "text/plain"}, 415, id="wrong-content-type"),
+        pytest.param(b'{"firstName": "' + b"a" * 1_100_000 + b'"}', {"Content-Type": "application/json"}, 413, id="too-large"),
+        pytest.param(b'{"firstName": 5, "dateOfBirth": "1990-02-31", "email": "x"}', {"Content-Type": "application/json"}, 400,
+                     id="schema-violations"),
+    ],
+)  # fmt: skip
+def test_impilo_bad_input_gets_a_4xx_and_changes_nothing(
+    client: TestClient, content: bytes, headers: dict[str, str], status: int
+) -> None:
+    before = state(client)
+    response = client.post(f"{B}/patient", content=content, headers={**IMPILO_KEY, **headers})
+    assert response.status_code == status
+    assert response.json()["status"] == status
+    assert state(client) == before
+
+
+def test_impilo_validation_error_lists_every_violation(client: TestClient) -> None:
+    body = {"firstName": 5, "dateOfBirth": "1990-02-31", "email": "x"}
+    errors = client.post(f"{B}/patient", json=body, headers=IMPILO_KEY).json()["errors"]
+    assert {e["field"] for e in errors} == {"body", "body.firstName", "body.dateOfBirth", "body.email"}
+
+
+def test_impilo_undeclared_query_parameter_is_rejected(client: TestClient) -> None:
+    response = client.get(f"{B}/patient", params={"color": "blue"}, headers=IMPILO_KEY)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "query.color", "message": "parameter is not defined for this operation"}
+    ]
+
+
+def test_impilo_seed_data_is_deterministic_per_seed(make_client: Any) -> None:
+    def patients(seed: int) -> Any:
+        return make_client(seed=seed).get(f"{B}/patient", params={"size": 250}, headers=IMPILO_KEY).json()
+
+    assert patients(5) == patients(5)
+    assert patients(5) != patients(6)
+
+
+def test_impilo_seed_data_is_synthetic(client: TestClient) -> None:
+    patients = client.get(f"{B}/patient", params={"size": 250}, headers=IMPILO_KEY).json()["content"]
+    assert len(patients) >= 50
+    assert all(p["email"].endswith(("@example.com", "@example.org")) for p in patients)
+    assert all("-555-01" in p["phoneNumber"] for p in patients)
