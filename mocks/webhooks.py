@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from urllib.parse import urlsplit
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 

@@ -79,9 +79,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         overrides.setdefault("webhook_retry_schedule", FAST_RETRIES)
         self.app = create_app(**overrides)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

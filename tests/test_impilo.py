@@ -13,6 +13,7 @@ from tests.conftest import IMPILO_KEY, LiveServer, base
 from tests.receiver import running_receiver
 
 B = base("impilo")
+JSON = {"Content-Type": "application/json"}
 PATIENT_MINIMAL = {"firstName": "Emily", "lastName": "Clark"}
 ORDER_LINES = {
     "orderItems": [{"item": {"id": i}, "count": 10} for i in (1000, 1001, 1002, 1003)],
@@ -158,7 +159,7 @@ def test_impilo_created_order_is_fully_expanded_and_listed(client: TestClient) -
     order = response.json()
     assert order["patient"]["id"] == 1234 and order["patient"]["firstName"]
     assert order["currentStatus"] == "pending" and order["orderEvents"][0]["name"] == "pending"
-    assert [line["item"]["name"] for line in order["orderItems"]][0] == "Blood Pressure Monitor"
+    assert order["orderItems"][0]["item"]["name"] == "Blood Pressure Monitor"
     assert order["orderKits"][0]["kit"]["kitItems"][0]["item"]["id"] == 1000
     assert client.get(f"{B}/order/{order['id']}", headers=IMPILO_KEY).json() == order
     listed = client.get(f"{B}/order", params={"patientId": 1234, "size": 250}, headers=IMPILO_KEY).json()
@@ -274,9 +275,8 @@ def test_impilo_webhook_to_a_host_outside_the_allow_list_is_logged_not_sent(clie
         pytest.param(b"{not json", {"Content-Type": "application/json"}, 400, id="malformed-json"),
         pytest.param(b'{"firstName": "\xff"}', {"Content-Type": "application/json"}, 400, id="not-utf8"),
         pytest.param(b"firstName=Ann", {"Content-Type": "text/plain"}, 415, id="wrong-content-type"),
-        pytest.param(b'{"firstName": "' + b"a" * 1_100_000 + b'"}', {"Content-Type": "application/json"}, 413, id="too-large"),
-        pytest.param(b'{"firstName": 5, "dateOfBirth": "1990-02-31", "email": "x"}', {"Content-Type": "application/json"}, 400,
-                     id="schema-violations"),
+        pytest.param(b'{"firstName": "' + b"a" * 1_100_000 + b'"}', JSON, 413, id="too-large"),
+        pytest.param(b'{"firstName": 5, "dateOfBirth": "1990-02-31", "email": "x"}', JSON, 400, id="schema-violations"),
     ],
 )  # fmt: skip
 def test_impilo_bad_input_gets_a_4xx_and_changes_nothing(

@@ -40,6 +40,14 @@ def _address(field: str) -> Callable[[Record, Any], bool]:
     return lambda record, value: str((record.get("address") or {}).get(field) or "").lower() == value.lower()
 
 
+def _born(after: bool) -> Callable[[Record, Any], bool]:
+    def test(record: Record, value: Any) -> bool:
+        born, limit = record.get("dateOfBirth"), str(value)
+        return born is not None and (born >= limit if after else born <= limit)
+
+    return test
+
+
 def _full_name(record: Record, value: str) -> bool:
     return value.lower() in f"{record.get('firstName', '')} {record.get('lastName', '')}".lower()
 
@@ -139,8 +147,8 @@ class Handlers(WebhookApi):
             "name": (_full_name, q.get("name")),
             "archived": (_equals("archived"), q.get("archived")),
             "enrolled": (_equals("enrolled"), q.get("enrolled")),
-            "dobMin": (lambda r, v: r.get("dateOfBirth") is not None and r["dateOfBirth"] >= v, q.get("date_of_birth_min")),
-            "dobMax": (lambda r, v: r.get("dateOfBirth") is not None and r["dateOfBirth"] <= v, q.get("date_of_birth_max")),
+            "dobMin": (_born(after=True), q.get("date_of_birth_min")),
+            "dobMax": (_born(after=False), q.get("date_of_birth_max")),
             "postalCode": (_address("zipCode"), q.get("postal_code")),
             "country": (_address("country"), q.get("country")),
         }  # fmt: skip
