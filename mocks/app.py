@@ -96,11 +96,35 @@ def _as_mock_error(exc: Exception) -> MockError:
     return MockError(f"Internal mock error: {exc.__class__.__name__}", "server_error")
 
 
-def _error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    path = request.url.path
-    api = api_for_path(path)
-    status, body, content_type, headers = render(_as_mock_error(exc), api.name if api else None, path)
-    return ConnexionResponse(status_code=status, body=body, content_type=content_type, headers=headers)
+def _allow_index(documents: dict[str, dict[str, Any]]) -> list[tuple[str, re.Pattern[str], str]]:
+    """(api, full-path regex, "GET, PUT") for every spec path, to answer 405s with an exact `Allow`."""
+    index = []
+    for api in APIS:
+        for template, item in documents[api.name]["paths"].items():
+            pattern = re.escape(api.base_path + template)
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
+            methods = sorted(
+                m.upper() for m in item if m in ("get", "put", "post", "delete", "patch", "head", "options")
+            )
+            index.append((api.name, re.compile(f"^{pattern}$"), ", ".join(methods)))
+    return index
+
+
+def _error_handler_for(
+    allow: list[tuple[str, re.Pattern[str], str]],
+) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        path = request.url.path
+        api = api_for_path(path)
+        error = _as_mock_error(exc)
+        if error.kind == "method_not_allowed":
+            methods = next((m for name, rx, m in allow if rx.match(path)), None)
+            if methods:
+                error.headers["Allow"] = methods
+        status, body, content_type, headers = render(error, api.name if api else None, path)
+        return ConnexionResponse(status_code=status, body=body, content_type=content_type, headers=headers)
+
+    return handle
 
 
 def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any) -> connexion.AsyncApp:
@@ -124,8 +148,9 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
             validator_map=validator_map,
             security_map=security_map(api.name, config.credentials),
         )
+    handler = _error_handler_for(_allow_index(context.specs))
     for error_class in (MockError, ProblemException, HTTPException, Exception):
-        app.add_error_handler(error_class, _error_handler)
+        app.add_error_handler(error_class, handler)
     app.add_middleware(
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

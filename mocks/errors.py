@@ -75,7 +75,7 @@ API_COLUMN = {"impilo": 0, "heidi": 1, "legit_health": 2}
 
 
 def status_of(error: MockError, api: str | None) -> int:
-    return KINDS[error.kind][API_COLUMN.get(api or "impilo", 0)]
+    return int(KINDS[error.kind][API_COLUMN.get(api or "impilo", 0)])
 
 
 def _impilo(error: MockError, status: int, path: str) -> dict[str, Any]:
@@ -89,10 +89,15 @@ def _impilo(error: MockError, status: int, path: str) -> dict[str, Any]:
     }
 
 
+def _loc(location: str) -> list[str | int]:
+    """FastAPI-style location: `body.identifiers.0.value` -> ["body", "identifiers", 0, "value"]."""
+    return [int(part) if part.isdigit() else part for part in location.split(".")]
+
+
 def _heidi(error: MockError, status: int, path: str) -> dict[str, Any]:
     detail: dict[str, Any] = {"msg": error.message, "type": error.error_type or KINDS[error.kind][3]}
     if error.violations:
-        detail["errors"] = [{"loc": v.location, "msg": v.message} for v in error.violations]
+        detail["errors"] = [{"loc": _loc(v.location), "msg": v.message} for v in error.violations]
     return {"detail": detail}
 
 

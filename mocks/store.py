@@ -51,7 +51,7 @@ class Collection:
     def __init__(self, name: str, ids: IdSource, lock: threading.RLock, unique: tuple[str, ...] = ()) -> None:
         self.name, self.ids, self._lock = name, ids, lock
         self._items: dict[Key, Record] = {}
-        self._unique = {fieldname: {} for fieldname in unique}  # field -> value -> key
+        self._unique: dict[str, dict[Any, Key]] = {fieldname: {} for fieldname in unique}  # field -> value -> key
 
     def __len__(self) -> int:
         return len(self._items)

@@ -58,6 +58,11 @@ def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or validate_rfc3339(value)
 
 
+def _int_range(bits: int) -> t.Callable[[object], bool]:
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    return lambda value: not isinstance(value, int) or isinstance(value, bool) or low <= value <= high
+
+
 def _build_format_checker() -> FormatChecker:
     checker = FormatChecker()
     for name, func in Draft202012Validator.FORMAT_CHECKER.checkers.items():
@@ -67,6 +72,8 @@ def _build_format_checker() -> FormatChecker:
         "uuid": _is_uuid,
         "date": _is_date,
         "date-time": _is_date_time,
+        "int32": _int_range(32),
+        "int64": _int_range(64),
     }.items():
         checker.checks(name)(check)
     return checker
@@ -162,7 +169,7 @@ def make_body_validator(max_body_bytes: int) -> type[JSONRequestBodyValidator]:
                 chunks.append(chunk)
             raw = b"".join(chunks)
             if not raw.strip():
-                return None
+                return _NO_BODY  # unlike a JSON `null`, which is validated like any other value
             try:
                 text = raw.decode(self._encoding)
             except (UnicodeDecodeError, LookupError) as exc:
@@ -173,8 +180,8 @@ def make_body_validator(max_body_bytes: int) -> type[JSONRequestBodyValidator]:
                 raise validation_failed([Violation("body", f"is not valid JSON: {exc}")]) from exc
 
         def _validate(self, body: t.Any) -> dict | None:
-            if body is None:
-                if self._required and not self._nullable:
+            if body is _NO_BODY:
+                if self._required:
                     raise validation_failed([Violation("body", "a JSON request body is required")])
                 return None
             violations = _violations(request_validator(self._schema), body, "body")
@@ -183,6 +190,9 @@ def make_body_validator(max_body_bytes: int) -> type[JSONRequestBodyValidator]:
             return None
 
     return FullJSONBodyValidator
+
+
+_NO_BODY = object()
 
 
 def _too_large(limit: int) -> MockError:
