@@ -15,6 +15,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
 import specs
+from contracts.auth import JWT_REFRESH_SECONDS, heidi_jwt_auth, jwt_fetcher
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = ROOT / "schemathesis.toml"
@@ -51,7 +52,6 @@ def load_config(overrides: dict[str, Any] | None = None) -> SchemathesisConfig:
     """schemathesis.toml with `${VAR}` credentials defaulted to the mock's, plus optional overrides."""
     for name, value in DEFAULT_CREDENTIALS.items():
         os.environ.setdefault(name, value)
-    os.environ.setdefault("HEIDI_TOKEN", "")
     text = CONFIG_FILE.read_text()
     config = SchemathesisConfig.from_str(text, base_dir=str(ROOT))
     if overrides:
@@ -68,21 +68,28 @@ def _toml(text: str) -> dict[str, Any]:
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
     return merged
 
 
-def load_schema(api: str, *, app: Any = None, base_url: str | None = None,
-                config: SchemathesisConfig | None = None) -> Any:
+def load_schema(
+    api: str, *, app: Any = None, base_url: str | None = None, config: SchemathesisConfig | None = None
+) -> Any:
     """The spec of `api`, bound to an in-process ASGI app or to a server's base URL."""
     config = config or load_config()
     if app is not None:
         from mocks.apis import BY_NAME
 
-        return schemathesis.openapi.from_asgi(f"{BY_NAME[api].base_path}/openapi.json", app, config=config)
-    schema = schemathesis.openapi.from_dict(specs.load(api), config=config)
-    if base_url:
-        schema.config.update(base_url=base_url)
+        base_url = BY_NAME[api].base_path
+        schema = schemathesis.openapi.from_asgi(f"{base_url}/openapi.json", app, config=config)
+    else:
+        schema = schemathesis.openapi.from_dict(specs.load(api), config=config)
+        if base_url:
+            schema.config.update(base_url=base_url)
+    if api == "heidi":
+        schema.auth(refresh_interval=JWT_REFRESH_SECONDS)(heidi_jwt_auth(jwt_fetcher(app, base_url)))
     return schema
 
 
@@ -94,7 +101,9 @@ def run(api: str, *, app: Any = None, base_url: str | None = None, config: Schem
         if isinstance(event, events.ScenarioFinished):
             _collect(outcome, event.recorder)
         elif isinstance(event, events.NonFatalError):
-            outcome.errors.append(f"{event.label}: {event.info.format() if hasattr(event.info, 'format') else event.value}")
+            outcome.errors.append(
+                f"{event.label}: {event.info.format() if hasattr(event.info, 'format') else event.value}"
+            )
         elif isinstance(event, events.FatalError):
             outcome.errors.append(f"fatal: {event.exception!r}")
     return outcome
