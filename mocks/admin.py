@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from mocks.apis import APIS
+from mocks.config import Credentials
 from mocks.context import MockContext
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -39,8 +40,7 @@ def apis_index(request: Request) -> list[dict[str, str]]:
     ]
 
 
-def credentials_table(context: MockContext) -> dict[str, str]:
-    c = context.config.credentials
+def credentials_table(c: Credentials) -> dict[str, str]:
     return {
         "impilo": f"Impilo-API-Key: {c.impilo_api_key}",
         "heidi": f"Heidi-Api-Key: {c.heidi_api_key} (GET /jwt, then Authorization: Bearer <token>)",
@@ -49,7 +49,7 @@ def credentials_table(context: MockContext) -> dict[str, str]:
 
 
 def _index_html(request: Request, context: MockContext) -> str:
-    creds = credentials_table(context)
+    creds = credentials_table(context.config.credentials)
     rows = "".join(
         f"<tr><td>{html.escape(a['title'])}</td><td><code>{html.escape(a['baseUrl'])}</code></td>"
         f"<td><code>{html.escape(creds[a['slug']])}</code></td>"

@@ -1,0 +1,73 @@
+"""`python -m mocks [--host H] [--port P] [--seed N]`: serve the three mock APIs with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+import sys
+
+import warnings
+
+# Connexion imports starlette.testclient at start-up, which warns about httpx; not our users' concern.
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+import uvicorn  # noqa: E402
+
+from mocks.admin import credentials_table  # noqa: E402
+from mocks.apis import APIS  # noqa: E402
+from mocks.app import create_app  # noqa: E402
+from mocks.config import from_env  # noqa: E402
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.errno != errno.EADDRINUSE
+    return True
+
+
+def banner(host: str, port: int, seed: int, credentials: dict[str, str]) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    lines = [f"Healthcare API mocks (seed {seed}) on http://{shown}:{port}/"]
+    for api in APIS:
+        base = f"http://{shown}:{port}{api.base_path}"
+        lines.append(f"  {api.title:<18} {base}   docs: {base}/ui/")
+        lines.append(f"  {'':<18} {credentials[api.slug]}")
+    lines.append(f"  Admin: http://{shown}:{port}/__mock   Health: http://{shown}:{port}/healthz")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mocks", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for the fake data (default $SEED or 0)")
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    args = parser.parse_args(argv)
+    try:
+        config = from_env(seed=args.seed)
+    except ValueError as exc:
+        print(f"error: bad environment value: {exc}", file=sys.stderr)
+        return 2
+    if not 0 < args.port < 65536:
+        print(f"error: --port {args.port} is not a TCP port (1-65535)", file=sys.stderr)
+        return 2
+    if not _port_is_free(args.host, args.port):
+        print(f"error: port {args.port} on {args.host} is in use; pick another with PORT=... / --port", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(config=config)
+    except Exception as exc:  # a spec or handler that does not load: say which, in one line
+        print(f"error: the mock could not start: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(banner(args.host, args.port, config.seed, credentials_table(config.credentials)), flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
