@@ -15,7 +15,7 @@ import httpx
 JWT_REFRESH_SECONDS = 300
 
 
-class ConfigurationProblem(RuntimeError):
+class ConfigurationError(RuntimeError):
     """The suite cannot run as configured (bad credentials, unreachable server...)."""
 
 
@@ -36,9 +36,9 @@ def jwt_fetcher(app: Any, base_url: str | None) -> Callable[[], str]:
             try:
                 response = httpx.get(f"{base_url}/jwt", params=params, headers=headers, timeout=30)
             except httpx.HTTPError as exc:
-                raise ConfigurationProblem(f"cannot reach {base_url}/jwt: {exc}") from exc
+                raise ConfigurationError(f"cannot reach {base_url}/jwt: {exc}") from exc
         if response.status_code != 200:
-            raise ConfigurationProblem(f"GET {base_url}/jwt answered {response.status_code}: check HEIDI_API_KEY")
+            raise ConfigurationError(f"GET {base_url}/jwt answered {response.status_code}: check HEIDI_API_KEY")
         return str(response.json()["token"])
 
     return fetch

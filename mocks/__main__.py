@@ -6,7 +6,6 @@ import argparse
 import errno
 import socket
 import sys
-
 import warnings
 
 # Connexion imports starlette.testclient at start-up, which warns about httpx; not our users' concern.

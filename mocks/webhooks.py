@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from mocks.context import now_iso
-from mocks.store import Collection, Record
+from mocks.store import Collection, Key, Record
 
 SECRET_HEADER = "Impilo-Webhook-Secret"
 
@@ -47,8 +47,9 @@ class WebhookDispatcher:
         envelope = {"id": self._event_ids, "type": event_type, "payload": payload}
         rows = []
         for hook in targets:
-            row = self.logs.add(
-                lambda key, hook=hook: {
+
+            def build(key: Key, hook: Record = hook) -> Record:
+                return {
                     "id": key,
                     "webhookId": hook["id"],
                     "webhookType": event_type,
@@ -60,7 +61,8 @@ class WebhookDispatcher:
                     "lastRetryTimestamp": None,
                     "delivered": False,
                 }
-            )
+
+            row = self.logs.add(build)
             rows.append(row)
             self._spawn(self._deliver(row, envelope))
         return rows
@@ -90,8 +92,8 @@ class WebhookDispatcher:
             for attempt, delay in enumerate(delays):
                 if delay:
                     await asyncio.sleep(delay)
-                status, error = await self._attempt(client, row["webhookUrl"], body, headers)
-                self._record(row, attempt, status, error)
+                status, failure = await self._attempt(client, row["webhookUrl"], body, headers)
+                self._record(row, attempt, status, failure)
                 if status is not None and 200 <= status < 300:
                     return
 

@@ -214,9 +214,12 @@ def test_impilo_webhook_is_delivered_to_a_real_receiver_with_envelope_and_secret
     assert set(by_type) == {"patient.created", "patient.updated", "order.status"}
     assert by_type["patient.created"]["body"]["payload"]["id"] == patient["id"]
     assert by_type["patient.updated"]["body"]["payload"]["lastName"] == "Stone"
-    assert by_type["order.status"]["body"]["payload"] == {
-        "id": order["id"], "eventType": "pending", "eventTimestamp": by_type["order.status"]["body"]["payload"]["eventTimestamp"]
-    }  # fmt: skip
+    status_payload = by_type["order.status"]["body"]["payload"]
+    assert status_payload == {
+        "id": order["id"],
+        "eventType": "pending",
+        "eventTimestamp": status_payload["eventTimestamp"],
+    }
     assert all(d["headers"]["Impilo-Webhook-Secret"] == "hush" for d in deliveries)
     assert len({d["body"]["id"] for d in deliveries}) == 3
 

@@ -104,8 +104,8 @@ class Handlers(WebhookApi):
         if not site:
             return None
         if "id" in site:
-            if self.c["sites"].get(site["id"]) is None:
-                raise not_found(f"Site {site['id']} not found")
+            if self.c["sites"].get(site["id"]) is None:  # 409: the patient itself exists, its reference does not
+                raise conflict(f"Site {site['id']} does not exist; create it first (POST /site)")
             return int(site["id"])
         named = self.c["sites"].where(lambda s: site.get("name") is not None and s.get("name") == site.get("name"))
         if named:

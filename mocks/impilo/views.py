@@ -37,7 +37,7 @@ class Views:
     def device(self, record: Record) -> Record:
         view = {k: v for k, v in record.items() if k not in ("itemId", "patientId", "siteId")}
         view["item"] = self.item(record["itemId"])
-        patient = self.c["patients"].get(record.get("patientId"))
+        patient = self.c["patients"].get(record["patientId"]) if record.get("patientId") is not None else None
         if patient is not None:
             view["currentPatient"] = self.patient(patient)
         site = self.site(record.get("siteId"))
@@ -47,7 +47,7 @@ class Views:
 
     def order(self, record: Record) -> Record:
         view: dict[str, Any] = {k: v for k, v in record.items() if k not in ("patientId", "siteId", "deviceIds")}
-        patient = self.c["patients"].get(record.get("patientId"))
+        patient = self.c["patients"].get(record["patientId"]) if record.get("patientId") is not None else None
         if patient is not None:
             view["patient"] = self.patient(patient)
         site = self.site(record.get("siteId"))
