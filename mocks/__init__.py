@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from mocks.app import create_app
-from mocks.config import MockConfig
+import warnings
+
+# Connexion imports starlette.testclient, which warns that httpx should become httpx2: a note for
+# Connexion, not for people running the mock. Silenced for the mock's own start-up only.
+warnings.filterwarnings("ignore", message=".*httpx2.*", module="connexion")
+
+from mocks.app import create_app  # noqa: E402
+from mocks.config import MockConfig  # noqa: E402
 
 __all__ = ["MockConfig", "create_app"]

@@ -6,17 +6,13 @@ import argparse
 import errno
 import socket
 import sys
-import warnings
 
-# Connexion imports starlette.testclient at start-up, which warns about httpx; not our users' concern.
-warnings.filterwarnings("ignore", message=".*httpx2.*")
+import uvicorn
 
-import uvicorn  # noqa: E402
-
-from mocks.admin import credentials_table  # noqa: E402
-from mocks.apis import APIS  # noqa: E402
-from mocks.app import create_app  # noqa: E402
-from mocks.config import from_env  # noqa: E402
+from mocks.admin import credentials_table
+from mocks.apis import APIS
+from mocks.app import create_app
+from mocks.config import from_env
 
 
 def _port_is_free(host: str, port: int) -> bool:

@@ -319,3 +319,172 @@ def test_impilo_seed_data_is_synthetic(client: TestClient) -> None:
     assert len(patients) >= 50
     assert all(p["email"].endswith(("@example.com", "@example.org")) for p in patients)
     assert all("-555-01" in p["phoneNumber"] for p in patients)
+
+
+# --- every request example of the Impilo guides (shared/seeds 000-002), verbatim ------------------------
+# The guides' webhook curl omits the API key; the key is required on every call (specs/impilo.yaml), so
+# it is added here, as it is to every other example whose `<apiKey>` placeholder the user fills in.
+SEED_PATIENT_FULL = """{
+  "id" : 456,
+  "externalIdentifier" : "external-identifier-123",
+  "firstName" : "John",
+  "lastName" : "Doe",
+  "dateOfBirth" : "1987-09-13",
+  "email" : "email@example.com",
+  "phoneNumber" : "111-222-3333",
+  "address" : {
+    "lineOne" : "1234 Market Street",
+    "lineTwo" : "Suite 110",
+    "city" : "Philadelphia",
+    "state" : "PA",
+    "zipCode" : "19137",
+    "country" : "USA"
+  },
+  "sex" : "unknown"
+}"""
+SEED_PATIENT_PUT = """{
+  "externalIdentifier" : "1234abcd",
+  "firstName" : "John",
+  "lastName" : "Doe",
+  "dateOfBirth" : "1980-01-01",
+  "email" : "john.doe@example.com",
+  "phoneNumber" : "+1234567890",
+  "archived" : true,
+  "address" : {
+    "lineOne" : "string",
+    "lineTwo" : "string",
+    "lineThree" : "string",
+    "city" : "string",
+    "state" : "string",
+    "zipCode" : "string",
+    "country" : "string",
+    "note" : "string"
+  },
+  "site" : {
+    "name" : "string",
+    "active" : true,
+    "phoneNumber" : "string",
+    "address" : {
+      "lineOne" : "string",
+      "lineTwo" : "string",
+      "lineThree" : "string",
+      "city" : "string",
+      "state" : "string",
+      "zipCode" : "string",
+      "country" : "string",
+      "note" : "string"
+    }
+  },
+  "enrolled" : true,
+  "sex" : "other"
+}"""
+SEED_ORDER_LINES = """
+ "orderItems": [
+ {
+ "item": {
+ "id": 1000
+ },
+ "count": 10
+ },
+ {
+ "item": {
+ "id": 1001
+ },
+ "count": 10
+ },
+ {
+ "item": {
+ "id": 1002
+ },
+ "count": 10
+ },
+ {
+ "item": {
+ "id": 1003
+ },
+ "count": 10
+ }
+ ],
+ "orderKits": [
+ {
+ "kit": {
+ "id": 1000
+ },
+ "count": 10
+ },
+ {
+ "kit": {
+ "id": 1001
+ },
+ "count": 10
+ },
+ {
+ "kit": {
+ "id": 1002
+ },
+ "count": 10
+ },
+ {
+ "kit": {
+ "id": 1003
+ },
+ "count": 10
+ }
+ ]
+}"""
+SEED_ORDER_IDS = """{
+ "externalOrderIds": [
+ "xyz_123_0",
+ "xyz_123_1",
+ "xyz_123_2",
+ "xyz_123_3"
+ ],"""
+SEED_PATIENT_ORDER = (
+    SEED_ORDER_IDS
+    + """
+ "patient": {
+ "id": 1234,
+ "sex": "unknown"
+ },"""
+    + SEED_ORDER_LINES
+)
+SEED_SITE_ORDER = (
+    SEED_ORDER_IDS
+    + """
+ "site": {
+ "id": 1234
+ },"""
+    + SEED_ORDER_LINES
+)
+SEED_WEBHOOK = '{"type":"patient.updated","url":"https://example.com/webhook"}'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "expect"),
+    [
+        pytest.param("POST", "/patient", '{\n"firstName": "Emily",\n"lastName": "Clark"\n}', 201,
+                     {"firstName": "Emily", "lastName": "Clark"}, id="create-patient-minimal"),
+        pytest.param("POST", "/patient", SEED_PATIENT_FULL, 201,
+                     {"externalIdentifier": "external-identifier-123", "dateOfBirth": "1987-09-13", "sex": "unknown"},
+                     id="create-patient-full"),
+        pytest.param("PUT", "/patient/0", SEED_PATIENT_PUT, 200,
+                     {"id": 0, "externalIdentifier": "1234abcd", "archived": True, "sex": "other"}, id="update-patient"),
+        pytest.param("POST", "/webhook", SEED_WEBHOOK, 200, {"type": "patient.updated"}, id="register-webhook"),
+        pytest.param("POST", "/order", SEED_PATIENT_ORDER, 201, {"externalOrderIds": ["xyz_123_0", "xyz_123_1",
+                     "xyz_123_2", "xyz_123_3"], "currentStatus": "pending"}, id="create-patient-order"),
+        pytest.param("POST", "/order", SEED_SITE_ORDER, 201, {"currentStatus": "pending"}, id="create-site-order"),
+        pytest.param("GET", "/order", None, 200, {"page": 1, "first": True}, id="list-orders"),
+        pytest.param("GET", "/order/1", None, 200, {"id": 1}, id="fetch-order"),
+    ],
+)  # fmt: skip
+def test_impilo_seed_example_works_verbatim_on_a_fresh_server(
+    make_client: Any, method: str, path: str, body: str | None, status: int, expect: dict[str, Any]
+) -> None:
+    headers = {**IMPILO_KEY, "Accept": "application/json", **({"Content-Type": "application/json"} if body else {})}
+    response = make_client().request(method, f"{B}{path}", content=body, headers=headers)
+    assert response.status_code == status, response.text
+    got = response.json()
+    assert {k: got[k] for k in expect} == expect
+    if path == "/order" and method == "POST":
+        assert len(got["orderItems"]) == 4 and len(got["orderKits"]) == 4 and got["orderEvents"]
+        assert ("patient" in got) != ("site" in got)
