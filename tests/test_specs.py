@@ -151,8 +151,7 @@ def test_spec_every_response_status_has_a_schema(resolved: dict[str, Any]) -> No
         f"{method.upper()} {path} {status}"
         for path, method, operation in operations(resolved)
         for status, response in operation["responses"].items()
-        if (str(status) != "204"
-        and not all("schema" in media for media in response.get("content", {}).values()))
+        if (str(status) != "204" and not all("schema" in media for media in response.get("content", {}).values()))
         or (str(status) != "204" and not response.get("content"))
     ]
     assert missing == []
