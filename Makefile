@@ -9,6 +9,10 @@ PORT ?= 8000
 SEED ?= 0
 API ?= all
 PROFILE ?= quick
+URL ?=
+READ_ONLY ?=
+RATE ?=
+MAX_TIME ?= 900
 
 .PHONY: venv mock test lint bundle contract clean
 
@@ -34,6 +38,10 @@ lint: venv ## ruff format check + lint, mypy, spec validation
 
 bundle: venv ## Resolve each spec with prance into build/<api>.json
 	$(BIN)/python -m specs --bundle
+
+contract: venv ## Check a server (URL=...) or a fresh mock against the specs: API=... PROFILE=quick|deep
+	API=$(API) URL=$(URL) PROFILE=$(PROFILE) READ_ONLY=$(READ_ONLY) RATE=$(RATE) MAX_TIME=$(MAX_TIME) \
+		$(BIN)/python -m contracts
 
 clean:
 	rm -rf build reports .pytest_cache .ruff_cache .mypy_cache

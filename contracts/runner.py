@@ -6,6 +6,9 @@ The same code drives the in-process run in `make test` (an ASGI app) and `make c
 from __future__ import annotations
 
 import os
+import tomllib
+from contextlib import nullcontext
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +17,10 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
+import contracts.checks  # noqa: F401  (registers the vendor-rule checks with Schemathesis)
 import specs
 from contracts.auth import JWT_REFRESH_SECONDS, heidi_jwt_auth, jwt_fetcher
+from contracts.guard import WriteGuard
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = ROOT / "schemathesis.toml"
@@ -24,6 +29,16 @@ DEFAULT_CREDENTIALS = {
     "HEIDI_API_KEY": "mock-heidi-api-key",
     "LEGIT_HEALTH_TOKEN": "mock-legit-health-token",
 }
+PROFILES: dict[str, dict[str, Any]] = {
+    # every pull request: all three APIs against the mock in well under two minutes
+    "quick": {"generation": {"max-examples": 20}, "phases": {"stateful": {"max-steps": 12}}},
+    # nightly: many more cases, bounded by MAX_TIME seconds (default 900) per API
+    "deep": {"generation": {"max-examples": 500}, "phases": {"stateful": {"max-steps": 40}}},
+}
+# Operations that change nothing, yet are left out of READ_ONLY runs: minting login tokens can e-mail
+# a real patient (`sendLinkToPatientByEmail`).
+NOT_READ_ONLY = {"getPatientsAuthTokens"}
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass(frozen=True)
@@ -42,42 +57,43 @@ class Outcome:
     cases: int = 0
     failures: list[Failure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    unauthorized: int = 0
+    responses: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.failures and not self.errors
 
 
-def load_config(overrides: dict[str, Any] | None = None) -> SchemathesisConfig:
-    """schemathesis.toml with `${VAR}` credentials defaulted to the mock's, plus optional overrides."""
-    for name, value in DEFAULT_CREDENTIALS.items():
-        os.environ.setdefault(name, value)
-    text = CONFIG_FILE.read_text()
-    config = SchemathesisConfig.from_str(text, base_dir=str(ROOT))
-    if overrides:
-        config = SchemathesisConfig.from_dict(_merge(_toml(text), overrides), base_dir=str(ROOT))
-    return config
-
-
-def _toml(text: str) -> dict[str, Any]:
-    import tomllib
-
-    return tomllib.loads(text)
-
-
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
-        merged[key] = (
-            _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-        )
+        nested = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merge(merged[key], value) if nested else value
     return merged
 
 
+def load_config(profile: str = "quick", overrides: dict[str, Any] | None = None) -> SchemathesisConfig:
+    """schemathesis.toml + a profile + overrides; `${VAR}` credentials default to the mock's."""
+    for name, value in DEFAULT_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    data = _merge(tomllib.loads(CONFIG_FILE.read_text()), PROFILES[profile])
+    if profile == "deep":
+        data["max-time"] = int(os.environ.get("MAX_TIME", "900"))
+    return SchemathesisConfig.from_dict(_merge(data, overrides or {}), base_dir=str(ROOT))
+
+
 def load_schema(
-    api: str, *, app: Any = None, base_url: str | None = None, config: SchemathesisConfig | None = None
+    api: str,
+    *,
+    app: Any = None,
+    base_url: str | None = None,
+    config: SchemathesisConfig | None = None,
+    operation_ids: Iterable[str] | None = None,
+    read_only: bool = False,
+    rate: str | None = None,
 ) -> Any:
-    """The spec of `api`, bound to an in-process ASGI app or to a server's base URL."""
+    """The spec of `api`, bound to an in-process ASGI app or to a server's base URL, filtered."""
     config = config or load_config()
     if app is not None:
         from mocks.apis import BY_NAME
@@ -88,31 +104,60 @@ def load_schema(
         schema = schemathesis.openapi.from_dict(specs.load(api), config=config)
         if base_url:
             schema.config.update(base_url=base_url)
+    if rate:
+        schema.config.update(rate_limit=rate)
+    if operation_ids:
+        schema = schema.include(operation_id=list(operation_ids))
+    if read_only:
+        schema = schema.include(method=list(SAFE_METHODS)).exclude(operation_id=sorted(NOT_READ_ONLY))
     if api == "heidi":
         schema.auth(refresh_interval=JWT_REFRESH_SECONDS)(heidi_jwt_auth(jwt_fetcher(app, base_url)))
     return schema
 
 
-def run(api: str, *, app: Any = None, base_url: str | None = None, config: SchemathesisConfig | None = None) -> Outcome:
+def run(
+    api: str,
+    *,
+    app: Any = None,
+    base_url: str | None = None,
+    config: SchemathesisConfig | None = None,
+    operation_ids: Iterable[str] | None = None,
+    read_only: bool = False,
+    rate: str | None = None,
+    guard: WriteGuard | None = None,
+    on_event: Callable[[Any], None] | None = None,
+) -> Outcome:
     """Run every phase and check against one API and return what was tested and what failed."""
-    schema = load_schema(api, app=app, base_url=base_url, config=config)
+    if read_only:
+        config = config or load_config(overrides={"phases": {"stateful": {"enabled": False}}})
+    schema = load_schema(api, app=app, base_url=base_url, config=config, operation_ids=operation_ids,
+                         read_only=read_only, rate=rate)  # fmt: skip
     outcome = Outcome(api)
-    for event in from_schema(schema).execute():
+    with guard.active() if guard is not None else nullcontext():
+        _consume(from_schema(schema).execute(), outcome, on_event)
+    return outcome
+
+
+def _consume(stream: Iterable[Any], outcome: Outcome, on_event: Callable[[Any], None] | None) -> None:
+    for event in stream:
+        if on_event is not None:
+            on_event(event)
         if isinstance(event, events.ScenarioFinished):
             _collect(outcome, event.recorder)
         elif isinstance(event, events.NonFatalError):
-            outcome.errors.append(
-                f"{event.label}: {event.info.format() if hasattr(event.info, 'format') else event.value}"
-            )
+            outcome.errors.append(f"{event.label}: {event.value!r}")
         elif isinstance(event, events.FatalError):
             outcome.errors.append(f"fatal: {event.exception!r}")
-    return outcome
 
 
 def _collect(outcome: Outcome, recorder: Any) -> None:
     outcome.cases += len(recorder.cases)
     for node in recorder.cases.values():
         outcome.operations.add(node.value.operation.label)
+    for interaction in recorder.interactions.values():
+        if interaction.response is not None:
+            outcome.responses += 1
+            outcome.unauthorized += interaction.response.status_code == 401
     seen = {(f.operation, f.check, f.title) for f in outcome.failures}
     for case_id, checks in recorder.checks.items():
         for check in checks:

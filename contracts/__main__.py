@@ -1,0 +1,171 @@
+"""`python -m contracts`: check a server (or a freshly started mock) against the specs.
+
+Exit code 0 when every API keeps its contract, 1 when one breaks it, 2 for a configuration or
+connection problem (unknown API, invalid spec, unreachable URL, every call 401), with a one-line cause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from schemathesis.engine import events
+
+import specs
+from contracts.guard import WriteGuard
+from contracts.report import summary, write_junit, write_markdown
+from contracts.runner import PROFILES, Outcome, run
+
+MOCK_PATHS = {"impilo": "/impilo/api/v3", "heidi": "/heidi/api/v2/ml-scribe/open-api",
+              "legit_health": "/legit-health/deep-link/v1"}  # fmt: skip
+
+
+class ConfigProblem(Exception):
+    """Exit 2: the run cannot start or cannot mean anything."""
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="python -m contracts", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--api", default=env.get("API") or "all", help="impilo, heidi, legit_health or all")
+    parser.add_argument("--url", default=env.get("URL") or None, help="the API's base URL; none: start the mock")
+    parser.add_argument("--profile", default=env.get("PROFILE") or "quick", help="quick (default) or deep")
+    parser.add_argument("--read-only", action="store_true", default=_truthy(env.get("READ_ONLY")),
+                        help="only operations that change nothing")  # fmt: skip
+    parser.add_argument("--rate", default=env.get("RATE") or None, help="request rate limit, e.g. 10/s")
+    parser.add_argument("--reports", default=env.get("REPORTS") or "reports", help="folder for JUnit and Markdown")
+    return parser.parse_args(argv)
+
+
+def check_arguments(args: argparse.Namespace) -> list[str]:
+    apis = list(specs.APIS) if args.api == "all" else [args.api]
+    unknown = [a for a in apis if a not in specs.APIS]
+    if unknown:
+        raise ConfigProblem(f"unknown API {unknown[0]!r}; use one of {', '.join(specs.APIS)} or all")
+    if args.profile not in PROFILES:
+        raise ConfigProblem(f"unknown PROFILE {args.profile!r}; use quick or deep")
+    if args.url and len(apis) > 1:
+        raise ConfigProblem("URL is one API's base URL: give API=impilo, heidi or legit_health with it")
+    if args.rate and not re.fullmatch(r"\d+/(s|m|h)", args.rate):
+        raise ConfigProblem(f"RATE={args.rate!r} is not like 10/s, 100/m or 1000/h")
+    for api in apis:
+        try:
+            specs.load(api)
+        except Exception as exc:  # prance/validator errors come in many types
+            raise ConfigProblem(f"the {api} spec does not load: {exc}") from exc
+    return apis
+
+
+def check_reachable(url: str) -> None:
+    try:
+        httpx.get(url, timeout=15)
+    except httpx.HTTPError as exc:
+        raise ConfigProblem(f"cannot reach {url}: {exc.__class__.__name__}: {exc}") from exc
+
+
+@contextmanager
+def started_mock() -> Iterator[str]:
+    """A mock server on a free loopback port, for the length of the run."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "mocks", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    root = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{root}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise ConfigProblem(
+                    f"the mock did not start: {(process.stderr.read() if process.stderr else '')[-300:]}"
+                )
+            time.sleep(0.1)
+        yield root
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class Progress:
+    """One line per phase and a dot per 25 scenarios, so CI logs show the run is alive."""
+
+    def __init__(self, api: str) -> None:
+        self.api, self.count = api, 0
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, events.PhaseStarted):
+            print(f"\n{self.api}: {event.phase.name.value} ", end="", flush=True)
+        elif isinstance(event, events.ScenarioFinished):
+            self.count += 1
+            if self.count % 25 == 0:
+                print(".", end="", flush=True)
+
+
+def run_all(apis: list[str], args: argparse.Namespace, root: str | None) -> list[Outcome]:
+    outcomes = []
+    for api in apis:
+        base_url = args.url.rstrip("/") if args.url else f"{root}{MOCK_PATHS[api]}"
+        check_reachable(base_url)
+        outcome = run(api, base_url=base_url, read_only=args.read_only, rate=args.rate, guard=WriteGuard(),
+                      on_event=Progress(api), config=_config(args))  # fmt: skip
+        print()
+        if outcome.responses and outcome.unauthorized == outcome.responses:
+            raise ConfigProblem(f"every call to {base_url} answered 401: check the {api} credentials")
+        config_errors = [e for e in outcome.errors if "ConfigurationError" in e]
+        if config_errors:
+            raise ConfigProblem(config_errors[0])
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from contracts.runner import load_config
+
+    overrides = {"phases": {"stateful": {"enabled": False}}} if args.read_only else None
+    return load_config(args.profile, overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    try:
+        apis = check_arguments(args)
+        if args.url:
+            outcomes = run_all(apis, args, None)
+        else:
+            with started_mock() as root:
+                outcomes = run_all(apis, args, root)
+    except ConfigProblem as problem:
+        print(f"contract: configuration problem: {problem}", file=sys.stderr)
+        return 2
+    print()
+    for outcome in outcomes:
+        print(summary(outcome))
+    folder = Path(args.reports)
+    target = args.url or "the mock"
+    print(f"\nreports: {write_junit(outcomes, folder / 'contract-junit.xml')}, "
+          f"{write_markdown(outcomes, target, folder / 'contract.md')}")  # fmt: skip
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
