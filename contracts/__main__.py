@@ -22,16 +22,13 @@ import httpx
 from schemathesis.engine import events
 
 import specs
+from contracts.auth import ConfigurationError
 from contracts.guard import WriteGuard
 from contracts.report import summary, write_junit, write_markdown
 from contracts.runner import PROFILES, Outcome, run
 
 MOCK_PATHS = {"impilo": "/impilo/api/v3", "heidi": "/heidi/api/v2/ml-scribe/open-api",
               "legit_health": "/legit-health/deep-link/v1"}  # fmt: skip
-
-
-class ConfigProblem(Exception):
-    """Exit 2: the run cannot start or cannot mean anything."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -56,18 +53,18 @@ def check_arguments(args: argparse.Namespace) -> list[str]:
     apis = list(specs.APIS) if args.api == "all" else [args.api]
     unknown = [a for a in apis if a not in specs.APIS]
     if unknown:
-        raise ConfigProblem(f"unknown API {unknown[0]!r}; use one of {', '.join(specs.APIS)} or all")
+        raise ConfigurationError(f"unknown API {unknown[0]!r}; use one of {', '.join(specs.APIS)} or all")
     if args.profile not in PROFILES:
-        raise ConfigProblem(f"unknown PROFILE {args.profile!r}; use quick or deep")
+        raise ConfigurationError(f"unknown PROFILE {args.profile!r}; use quick or deep")
     if args.url and len(apis) > 1:
-        raise ConfigProblem("URL is one API's base URL: give API=impilo, heidi or legit_health with it")
+        raise ConfigurationError("URL is one API's base URL: give API=impilo, heidi or legit_health with it")
     if args.rate and not re.fullmatch(r"\d+/(s|m|h)", args.rate):
-        raise ConfigProblem(f"RATE={args.rate!r} is not like 10/s, 100/m or 1000/h")
+        raise ConfigurationError(f"RATE={args.rate!r} is not like 10/s, 100/m or 1000/h")
     for api in apis:
         try:
             specs.load(api)
         except Exception as exc:  # prance/validator errors come in many types
-            raise ConfigProblem(f"the {api} spec does not load: {exc}") from exc
+            raise ConfigurationError(f"the {api} spec does not load: {exc}") from exc
     return apis
 
 
@@ -75,7 +72,7 @@ def check_reachable(url: str) -> None:
     try:
         httpx.get(url, timeout=15)
     except httpx.HTTPError as exc:
-        raise ConfigProblem(f"cannot reach {url}: {exc.__class__.__name__}: {exc}") from exc
+        raise ConfigurationError(f"cannot reach {url}: {exc.__class__.__name__}: {exc}") from exc
 
 
 @contextmanager
@@ -96,7 +93,7 @@ def started_mock() -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise ConfigProblem(
+                raise ConfigurationError(
                     f"the mock did not start: {(process.stderr.read() if process.stderr else '')[-300:]}"
                 )
             time.sleep(0.1)
@@ -130,10 +127,10 @@ def run_all(apis: list[str], args: argparse.Namespace, root: str | None) -> list
                       on_event=Progress(api), config=_config(args))  # fmt: skip
         print()
         if outcome.responses and outcome.unauthorized == outcome.responses:
-            raise ConfigProblem(f"every call to {base_url} answered 401: check the {api} credentials")
+            raise ConfigurationError(f"every call to {base_url} answered 401: check the {api} credentials")
         config_errors = [e for e in outcome.errors if "ConfigurationError" in e]
         if config_errors:
-            raise ConfigProblem(config_errors[0])
+            raise ConfigurationError(config_errors[0])
         outcomes.append(outcome)
     return outcomes
 
@@ -154,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with started_mock() as root:
                 outcomes = run_all(apis, args, root)
-    except ConfigProblem as problem:
+    except ConfigurationError as problem:
         print(f"contract: configuration problem: {problem}", file=sys.stderr)
         return 2
     print()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from contextlib import nullcontext
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
