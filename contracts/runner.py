@@ -95,6 +95,7 @@ def load_schema(
 ) -> Any:
     """The spec of `api`, bound to an in-process ASGI app or to a server's base URL, filtered."""
     config = config or load_config()
+    schema: Any
     if app is not None:
         from mocks.apis import BY_NAME
 

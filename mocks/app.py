@@ -26,7 +26,7 @@ from mocks.config import MockConfig
 from mocks.context import MockContext
 from mocks.errors import MockError, render
 from mocks.security import security_map
-from mocks.validation import make_validator_map
+from mocks.validation import ExplodedArrayURIParser, make_validator_map
 
 __all__ = ["create_app"]
 
@@ -146,6 +146,7 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
             strict_validation=True,
             validate_responses=config.validate_responses,
             validator_map=validator_map,
+            uri_parser_class=ExplodedArrayURIParser,
             security_map=security_map(api.name, config.credentials),
         )
     handler = _error_handler_for(_allow_index(context.specs))

@@ -18,6 +18,7 @@ from uuid import UUID
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ExtraParameterProblem
 from connexion.json_schema import Draft4RequestValidator
+from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from rfc3339_validator import validate_rfc3339
@@ -26,7 +27,26 @@ from starlette.types import Scope
 
 from mocks.errors import MockError, Violation, validation_failed
 
-__all__ = ["FORMAT_CHECKER", "make_validator_map"]
+__all__ = ["FORMAT_CHECKER", "ExplodedArrayURIParser", "make_validator_map"]
+
+
+class ExplodedArrayURIParser(OpenAPIURIParser):
+    """Connexion's parser, except repeated (exploded) array values are kept whole.
+
+    Connexion joins `?externalIds[]=a,b&externalIds[]=c` into "a,b,c" and splits it again, so an id
+    containing a comma is cut in two. With `explode: true` each repetition is one value; keep it so.
+    """
+
+    @staticmethod
+    def _resolve_param_duplicates(values, param_defn, _in):  # type: ignore[no-untyped-def]
+        style = param_defn.get("style", OpenAPIURIParser.style_defaults[_in])
+        if param_defn.get("explode", style == "form"):
+            return list(values)
+        return values[-1]
+
+    @staticmethod
+    def _split(value, param_defn, _in):  # type: ignore[no-untyped-def]
+        return value if isinstance(value, list) else OpenAPIURIParser._split(value, param_defn, _in)
 
 
 def _is_uri(value: object) -> bool:
@@ -87,12 +107,20 @@ def _path_of(error: ValidationError, prefix: str) -> str:
     return ".".join(parts)
 
 
+MAX_MESSAGE = 200
+
+
+def _shorten(message: str) -> str:
+    """jsonschema quotes the whole rejected value; an error must not echo megabytes back."""
+    return message if len(message) <= MAX_MESSAGE else f"{message[: MAX_MESSAGE - 20]}... ({len(message)} chars)"
+
+
 def _violations(validator: t.Any, instance: t.Any, prefix: str) -> list[Violation]:
     found = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
         # A schema may name the vendor's message for a rule: `x-messages: {oneOf: "patient or site required"}`.
         message = error.schema.get("x-messages", {}).get(error.validator) if isinstance(error.schema, dict) else None
-        found.append(Violation(_path_of(error, prefix), message or error.message))
+        found.append(Violation(_path_of(error, prefix), _shorten(message or error.message)))
     return found
 
 
@@ -119,7 +147,7 @@ class FullParameterValidator(ParameterValidator):
         if schema.get("nullable") and value in ("null", "None"):
             return None
         errors = list(request_validator(schema).iter_errors(value))
-        return "; ".join(e.message for e in errors) if errors else None
+        return "; ".join(_shorten(e.message) for e in errors) if errors else None
 
     def validate_request(self, request) -> None:  # type: ignore[no-untyped-def]
         violations: list[Violation] = []
