@@ -124,7 +124,7 @@ def run_all(apis: list[str], args: argparse.Namespace, root: str | None) -> list
         base_url = args.url.rstrip("/") if args.url else f"{root}{MOCK_PATHS[api]}"
         check_reachable(base_url)
         outcome = run(api, base_url=base_url, read_only=args.read_only, rate=args.rate, guard=WriteGuard(),
-                      on_event=Progress(api), config=_config(args))  # fmt: skip
+                      shared=bool(args.url), on_event=Progress(api), config=_config(args))  # fmt: skip
         print()
         if outcome.responses and outcome.unauthorized == outcome.responses:
             raise ConfigurationError(f"every call to {base_url} answered 401: check the {api} credentials")

@@ -20,7 +20,6 @@ import schemathesis
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Reads with a side effect: minting login links can e-mail the patient.
 UNSAFE_OPERATIONS = {"getPatientsAuthTokens"}
-ID_LIST_FIELDS = ("patient_profile_ids", "session_ids")
 SENTINEL_UUID = "00000000-0000-4000-8000-000000000000"
 
 
@@ -38,20 +37,45 @@ def sentinel_for(schema: dict[str, Any]) -> Any:
     return "contract-suite-sentinel"
 
 
-def _ids_in(value: Any, found: set[str]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in ("id", "session_id") and isinstance(item, (str, int)):
-                found.add(str(item))
-            _ids_in(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _ids_in(item, found)
+# Children created together with their parent: response key -> the collection their ids belong to.
+OWNED_CHILDREN = {"conditions": "conditions"}
+# Id lists in request bodies -> the collection they name.
+ID_LISTS = {"patient_profile_ids": "patient-profiles", "session_ids": "sessions"}
+
+Owned = set[tuple[str, str]]  # (collection, id): ids are only unique within one resource type
+
+
+def collection_of(path: str, parameter: str | None = None) -> str:
+    """The collection an operation creates into (last literal path segment), or that a path parameter
+    names (the literal segment before it): `/conditions/{conditionId}/episodes-of-care` creates into
+    `episodes-of-care`, and its `conditionId` belongs to `conditions`."""
+    segments = [part for part in path.split("/") if part]
+    if parameter is None:
+        return next((part for part in reversed(segments) if not part.startswith("{")), "")
+    index = segments.index(f"{{{parameter}}}")
+    return next((part for part in reversed(segments[:index]) if not part.startswith("{")), "")
+
+
+def owned_ids(body: Any, collection: str) -> Owned:
+    """What a response hands its caller as the caller's own: the resource's `id`/`session_id` (also in a
+    `data` envelope), children created with it, every item of a list. Ids of *referenced* resources
+    (an order's expanded patient, a kit's items) are deliberately left out."""
+    if isinstance(body, list):
+        return set().union(*(owned_ids(item, collection) for item in body)) if body else set()
+    if not isinstance(body, dict):
+        return set()
+    found = {(collection, str(body[key])) for key in ("id", "session_id") if isinstance(body.get(key), (str, int))}
+    if "data" in body:
+        found |= owned_ids(body["data"], collection)
+    for key, child_collection in OWNED_CHILDREN.items():
+        if isinstance(body.get(key), list):
+            found |= owned_ids(body[key], child_collection)
+    return found
 
 
 class WriteGuard:
     def __init__(self) -> None:
-        self.created: set[str] = set()
+        self.created: Owned = set()
         self.redirected = 0
         self._lock = threading.Lock()
 
@@ -64,16 +88,22 @@ class WriteGuard:
         finally:
             _ACTIVE.remove(self)
 
+    def owns(self, path: str, parameter: str, value: Any) -> bool:
+        return (collection_of(path, parameter), str(value)) in self.created
+
     def after_call(self, context: Any, case: Any, response: Any) -> None:
-        if case.method.upper() == "POST" and 200 <= response.status_code < 300:
-            try:
-                body = response.json()
-            except ValueError:
-                return
-            found: set[str] = set()
-            _ids_in(body, found)
-            with self._lock:
-                self.created |= found
+        """Remember what a successful create (or a read under something we own) gave us."""
+        method, path, params = case.method.upper(), case.operation.path, case.path_parameters or {}
+        if method not in ("POST", "GET") or not 200 <= response.status_code < 300:
+            return
+        if not all(self.owns(path, name, value) for name, value in params.items()) or (method == "GET" and not params):
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        with self._lock:
+            self.created |= owned_ids(body, collection_of(path))
 
     def before_call(self, context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         operation = case.operation
@@ -85,21 +115,27 @@ class WriteGuard:
         for parameter in operation.path_parameters:
             name, schema = parameter.name, parameter.definition.get("schema", {})
             value = (case.path_parameters or {}).get(name)
-            if value is None or str(value) in self.created or not _valid(value, schema):
+            if value is None or self.owns(operation.path, name, value) or not _valid(value, schema):
                 continue
             case.path_parameters[name] = sentinel_for(schema)
             self.redirected += 1
         if isinstance(case.body, dict):
-            for key in ID_LIST_FIELDS:
+            for key, collection in ID_LISTS.items():
                 ids = case.body.get(key)
                 if isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids):
-                    own = [i for i in ids if i in self.created]
+                    own = [i for i in ids if (collection, i) in self.created]
                     if len(own) != len(ids):
-                        case.body[key] = own or ["f" * 24 if key == "patient_profile_ids" else "9" * 20]
+                        case.body[key] = own or ["f" * 24 if collection == "patient-profiles" else "9" * 20]
                         self.redirected += 1
 
 
 def _valid(value: Any, schema: dict[str, Any]) -> bool:
+    """Would the server accept this path value? Path values travel as text, so "1" is the integer 1."""
+    if schema.get("type") == "integer" and isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            return False
     try:
         jsonschema.validate(value, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     except jsonschema.ValidationError:

@@ -40,8 +40,13 @@ def bad_request(message: str, error_type: str | None = None) -> MockError:
     return MockError(message, "bad_request", error_type)
 
 
+SUMMARY_LIMIT = 5  # violations spelled out in the one-line message; the full list is in the body
+
+
 def validation_failed(violations: Sequence[Violation]) -> MockError:
-    summary = "; ".join(f"{v.location}: {v.message}" for v in violations)
+    shown = "; ".join(f"{v.location}: {v.message}" for v in violations[:SUMMARY_LIMIT])
+    more = len(violations) - SUMMARY_LIMIT
+    summary = f"{shown}; and {more} more" if more > 0 else shown
     return MockError(f"Request validation failed: {summary}", "validation", None, tuple(violations))
 
 

@@ -88,12 +88,16 @@ def _is_reference(schema: Schema) -> bool:
 
 def _effective(schema: Schema) -> Schema:
     """Merge `allOf` parts and take the first `oneOf`/`anyOf` branch, enough to fill a response."""
-    if "allOf" in schema:
-        merged: Schema = {"type": "object", "properties": {}, "required": []}
-        for part in schema["allOf"]:
-            part = _effective(part)
-            merged["properties"].update(part.get("properties", {}))
-            merged["required"] += part.get("required", [])
+    if "allOf" in schema:  # object parts merge their properties; a wrapped plain type keeps its keywords
+        merged: Schema = {k: v for k, v in schema.items() if k != "allOf"}
+        for part in map(_effective, schema["allOf"]):
+            for key, value in part.items():
+                if key == "properties":
+                    merged.setdefault("properties", {}).update(value)
+                elif key == "required":
+                    merged["required"] = [*merged.get("required", []), *value]
+                else:
+                    merged.setdefault(key, value)
         return merged
     for key in ("oneOf", "anyOf"):
         if schema.get(key):

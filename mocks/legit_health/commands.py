@@ -43,7 +43,7 @@ REFERENCING = frozenset({"pause", "track"})  # actions whose `conditionId` must 
 
 
 def check_references(records: Records, patient: Record, commands: list[Command]) -> None:
-    """404 before anything changes when a command names a condition this patient does not have."""
+    """409 before anything changes when a command names a condition this patient does not have."""
     for command in commands:
         if command["action"] in REFERENCING:
             records.patient_condition(patient, command["conditionId"])

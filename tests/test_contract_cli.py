@@ -1,0 +1,78 @@
+"""`python -m contracts` (make contract) against a real mock server: exit codes, safety, reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts.__main__ import main
+from tests.conftest import LiveServer, base
+
+
+def state(server: LiveServer) -> dict[str, Any]:
+    return httpx.get(f"{server.url}/__mock/state", timeout=30).json()
+
+
+def pre_existing_records_changed(before: dict[str, Any], after: dict[str, Any], api: str) -> list[str]:
+    changed = []
+    for name, records in before[api].items():
+        now = {str(r.get("id")): r for r in after[api][name]}
+        changed += [f"{name}/{r.get('id')}" for r in records if now.get(str(r.get("id"))) != r]
+    return changed
+
+
+@pytest.mark.parametrize("api", ["impilo", "heidi", "legit_health"])
+def test_contract_run_by_url_passes_and_changes_nothing_it_did_not_create(api: str, tmp_path: Path) -> None:
+    with LiveServer(seed=0) as server:
+        before = state(server)
+        code = main(["--api", api, "--url", f"{server.url}{base(api)}", "--reports", str(tmp_path)])
+        after = state(server)
+    assert code == 0, (tmp_path / "contract.md").read_text()
+    assert pre_existing_records_changed(before, after, api) == []
+    assert 'failures="0"' in (tmp_path / "contract-junit.xml").read_text()
+    assert "| pass |" in (tmp_path / "contract.md").read_text()
+
+
+def test_contract_read_only_run_changes_nothing_at_all(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("READ_ONLY", "1")
+    with LiveServer(seed=0) as server:
+        before = state(server)
+        code = main(["--api", "impilo", "--url", f"{server.url}{base('impilo')}", "--reports", str(tmp_path)])
+        after = state(server)
+    assert code == 0
+    assert after["impilo"] == before["impilo"]
+    tested = (tmp_path / "contract-junit.xml").read_text()
+    assert "GET /patient" in tested and "POST /patient" not in tested and "PATCH" not in tested
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "cause"),
+    [
+        pytest.param(["--api", "nope"], {}, "unknown API", id="unknown-api"),
+        pytest.param(["--api", "all", "--url", "http://127.0.0.1:9"], {}, "one API's base URL", id="url-with-all"),
+        pytest.param(["--api", "impilo", "--url", "http://127.0.0.1:9/x"], {}, "cannot reach", id="unreachable"),
+        pytest.param(["--api", "impilo", "--profile", "slow"], {}, "unknown PROFILE", id="bad-profile"),
+        pytest.param(["--api", "impilo", "--rate", "fast"], {}, "RATE", id="bad-rate"),
+    ],
+)
+def test_contract_exits_2_with_a_one_line_cause_when_misconfigured(
+    argv: list[str], env: dict[str, str], cause: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and cause in err[0]
+
+
+def test_contract_exits_2_when_every_call_is_401(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.setenv("LEGIT_HEALTH_TOKEN", "not-the-token")
+    monkeypatch.setenv("READ_ONLY", "1")
+    with LiveServer(seed=0) as server:
+        code = main(
+            ["--api", "legit_health", "--url", f"{server.url}{base('legit_health')}", "--reports", str(tmp_path)]
+        )
+    assert code == 2
+    assert "answered 401" in capsys.readouterr().err
