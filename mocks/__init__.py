@@ -8,7 +8,7 @@ import warnings
 # Connexion, not for people running the mock. Silenced for the mock's own start-up only.
 warnings.filterwarnings("ignore", message=".*httpx2.*", module="connexion")
 
-from mocks.app import create_app  # noqa: E402
+from mocks.app import context_of, create_app  # noqa: E402
 from mocks.config import MockConfig  # noqa: E402
 
-__all__ = ["MockConfig", "create_app"]
+__all__ = ["MockConfig", "context_of", "create_app"]

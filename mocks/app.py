@@ -28,7 +28,13 @@ from mocks.errors import MockError, render
 from mocks.security import security_map
 from mocks.validation import ExplodedArrayURIParser, make_validator_map
 
-__all__ = ["create_app"]
+__all__ = ["context_of", "create_app"]
+_CONTEXT_ATTRIBUTE = "mock_context"
+
+
+def context_of(app: connexion.AsyncApp) -> MockContext:
+    """The state behind an app made by `create_app`: store, handlers (`.services`), outbox, config."""
+    return getattr(app, _CONTEXT_ATTRIBUTE)  # type: ignore[no-any-return]
 
 _HTTP_KINDS = {
     401: "unauthorized",
@@ -162,4 +168,5 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     )
     admin.mount(app, context)
     context.reset()
+    setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app
