@@ -8,6 +8,7 @@ requests never lose a write or reuse an id.
 from __future__ import annotations
 
 import copy
+import itertools
 import random
 import threading
 import uuid
@@ -110,6 +111,11 @@ class Collection:
 
     def values(self) -> list[Record]:
         return list(self._items.values())
+
+    def slice(self, start: int, stop: int) -> list[Record]:
+        """Records start..stop in insertion order, without copying the rest (a page of a large store)."""
+        with self._lock:
+            return list(itertools.islice(self._items.values(), start, stop))
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.values())

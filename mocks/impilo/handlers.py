@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from mocks.context import MockContext, now_iso
 from mocks.errors import bad_request, conflict, not_found
 from mocks.impilo import seed as seeding
-from mocks.impilo.paging import matches, page_of
+from mocks.impilo.paging import matches, page_of, page_of_collection
 from mocks.impilo.views import Views
 from mocks.impilo.webhook_api import WebhookApi
 from mocks.store import Collection, Record
@@ -158,6 +158,8 @@ class Handlers(WebhookApi):
         elif q.get("external_identifier") is not None:
             one = self.c["patients"].find_unique("externalIdentifier", q["external_identifier"])
             found = [one] if one is not None and matches(one, checks) else []
+        elif not sort and not sort_descending and all(value is None for _, value in checks.values()):
+            return page_of_collection(self.c["patients"], page, size, self.views.patient), 200
         else:
             found = self.c["patients"].where(lambda r: matches(r, checks))
         if sort or sort_descending:
