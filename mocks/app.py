@@ -25,6 +25,7 @@ from mocks.apis import APIS, api_for_path
 from mocks.config import MockConfig
 from mocks.context import MockContext
 from mocks.errors import MockError, render
+from mocks.fastpath import JSONIFIER
 from mocks.security import security_map
 from mocks.validation import ExplodedArrayURIParser, make_validator_map
 
@@ -153,6 +154,7 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
             validate_responses=config.validate_responses,
             validator_map=validator_map,
             uri_parser_class=ExplodedArrayURIParser,
+            jsonifier=JSONIFIER,
             security_map=security_map(api.name, config.credentials),
         )
     handler = _error_handler_for(_allow_index(context.specs))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import typing as t
 from datetime import date
-from functools import lru_cache
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -26,6 +25,7 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from mocks.errors import MockError, Violation, validation_failed
+from mocks.fastpath import RESPONSE_VALIDATORS, _IdentityCache
 
 __all__ = ["FORMAT_CHECKER", "ExplodedArrayURIParser", "make_validator_map"]
 
@@ -124,14 +124,12 @@ def _violations(validator: t.Any, instance: t.Any, prefix: str) -> list[Violatio
     return found
 
 
-@lru_cache(maxsize=2048)
-def _cached_validator(schema_json: str) -> t.Any:
-    return Draft4RequestValidator(json.loads(schema_json), format_checker=FORMAT_CHECKER)
+_request_validators = _IdentityCache(lambda schema: Draft4RequestValidator(schema, format_checker=FORMAT_CHECKER))
 
 
 def request_validator(schema: dict[str, t.Any]) -> t.Any:
-    """A (cached) Draft 4 request validator with full format checking for one schema."""
-    return _cached_validator(json.dumps(schema, sort_keys=True))
+    """A Draft 4 request validator with full format checking, built once per schema object."""
+    return _request_validators(schema)
 
 
 class FullParameterValidator(ParameterValidator):
@@ -232,4 +230,5 @@ def make_validator_map(max_body_bytes: int) -> dict[str, t.Any]:
     return {
         "parameter": FullParameterValidator,
         "body": MediaTypeDict({"*/*json": body}),
+        "response": RESPONSE_VALIDATORS,
     }
