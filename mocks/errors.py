@@ -96,7 +96,7 @@ def _impilo(error: MockError, status: int, path: str) -> dict[str, Any]:
 
 def _loc(location: str) -> list[str | int]:
     """FastAPI-style location: `body.identifiers.0.value` -> ["body", "identifiers", 0, "value"]."""
-    return [int(part) if part.isdigit() else part for part in location.split(".")]
+    return [int(part) if part.isascii() and part.isdigit() else part for part in location.split(".")]
 
 
 def _heidi(error: MockError, status: int, path: str) -> dict[str, Any]:

@@ -1,0 +1,73 @@
+"""The contract suite catches drift: each broken mock (tests/drift.py) is reported by the right check.
+
+The unbroken mock raising no false alarm is tests/test_contract_in_process.py (all phases, all checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from contracts.runner import load_config, run
+from tests import drift
+
+FAST = {"generation": {"max-examples": 10}}
+
+DRIFTS = [
+    # generic contract clauses (Schemathesis' own checks and ours)
+    pytest.param(drift.site_without_id, "impilo", ["getSite"], "response_schema_conformance", None,
+                 id="missing-required-field-breaks-response-schema"),
+    pytest.param(drift.kit_page_total_as_text, "impilo", ["listKits"], "response_schema_conformance", None,
+                 id="wrong-type-breaks-response-schema"),
+    pytest.param(drift.site_created_with_200, "impilo", ["createSite"], "status_code_conformance", None,
+                 id="undocumented-status-is-reported"),
+    pytest.param(drift.site_name_filter_crashes, "impilo", ["listSites"], "not_a_server_error", None,
+                 id="crash-on-some-input-is-a-server-error"),
+    pytest.param(drift.patients_as_text, "legit_health", ["getPatients"], "content_type_conformance", None,
+                 id="wrong-content-type-is-reported"),
+    pytest.param(drift.impilo_key_not_checked, "impilo", ["listItems"], "ignored_auth", None,
+                 id="unenforced-auth-is-reported"),
+    pytest.param(drift.site_created_under_another_id, "impilo", ["createSite", "getSite"],
+                 "created_resource_is_retrievable_with_its_values", None,
+                 id="unfetchable-created-resource-is-reported"),
+    pytest.param(drift.patch_clears_contact_details, "impilo", ["patchPatient"], "patch_changes_only_given_fields",
+                 None, id="patch-overwriting-other-fields-is-reported"),
+    pytest.param(drift.site_update_keeps_old_name, "impilo", ["updateSite"], "put_applies_what_it_was_given", None,
+                 id="put-ignoring-a-field-is-reported"),
+    pytest.param(drift.site_list_ignores_its_query, "impilo", ["listSites"], "negative_data_rejection", None,
+                 id="accepted-invalid-request-is-reported"),
+    pytest.param(drift.item_not_found_in_another_shape, "impilo", ["getItem"], "error_body_has_the_vendor_shape",
+                 None, id="foreign-error-body-is-reported"),
+    pytest.param(drift.item_page_total_off_by_one, "impilo", ["listItems"], "page_envelope_is_consistent", None,
+                 id="wrong-page-total-is-reported"),
+    # vendor rules
+    pytest.param(drift.order_rules_not_enforced, "impilo", ["createOrder"],
+                 "impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines", None,
+                 id="order-for-both-or-neither-or-no-lines-is-reported"),
+    pytest.param(drift.batch_delete_keeps_profiles, "heidi", ["batchDeletePatientProfiles"],
+                 "deleted_profiles_are_gone", None, id="undeleted-profiles-are-reported"),
+    pytest.param(drift.second_active_episode_allowed, "legit_health", ["createEpisodeOfCare"],
+                 "second_active_episode_is_rejected", drift.legit_health_ids, id="second-active-episode-is-reported"),
+    pytest.param(drift.encounters_always_scheduled, "legit_health", ["createEncounter"],
+                 "encounter_status_follows_planned_for", drift.legit_health_ids,
+                 id="past-encounter-scheduled-is-reported"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("broken", "api", "operation_ids", "check", "parameters"), DRIFTS)
+def test_contract_run_reports_the_right_check_when_the_mock_drifts(
+    broken: Callable[[], Any],
+    api: str,
+    operation_ids: list[str],
+    check: str,
+    parameters: Callable[[Any], dict[str, Any]] | None,
+) -> None:
+    app = broken()
+    # `parameters` names seeded records for path parameters whose spec examples the mock does not hold
+    config = load_config(overrides={**FAST, "parameters": parameters(app) if parameters else {}})
+    outcome = run(api, app=app, operation_ids=operation_ids, config=config)
+    reported = sorted({f.check for f in outcome.failures})
+    assert check in reported, f"expected {check} among {reported}; errors: {outcome.errors}"
+    assert outcome.operations, "the run tested no operation"
