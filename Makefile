@@ -13,8 +13,11 @@ URL ?=
 READ_ONLY ?=
 RATE ?=
 MAX_TIME ?= 900
+BENCH_ARGS ?=
+PRISM_VERSION ?= 5
+PRISM := .tools/prism/node_modules/.bin/prism
 
-.PHONY: venv mock test lint bundle contract clean
+.PHONY: venv mock chromium test lint bundle contract clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +27,20 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# make mock RELOAD=1 restarts on changes under mocks/ and specs/; LATENCY=50-300, ERROR_RATE=0.05,
+# IMPILO_LATENCY=..., HEIDI_ERROR_RATE=..., ACCESS_LOG=1, JOURNAL_SIZE=... reach the mock as variables.
 mock: venv ## Start the three mock APIs on one port
-	$(BIN)/python -m mocks --host $(HOST) --port $(PORT) --seed $(SEED)
+	$(BIN)/python -m mocks --host $(HOST) --port $(PORT) --seed $(SEED) $(if $(filter 1 true yes,$(RELOAD)),--reload)
 
-test: venv ## Unit, behaviour and in-process contract tests
+CHROMIUM := /usr/bin/chromium
+
+chromium: ## Debian's Chromium for the browser test: installed when missing, as root only
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "warning: $(CHROMIUM) is missing and only root can install it (apt-get install -y chromium);" \
+			"the browser test will fail" >&2; fi; }
+
+test: venv chromium ## Unit, behaviour, browser and in-process contract tests
 	$(BIN)/python -m pytest
 
 lint: venv ## ruff format check + lint, mypy, spec validation
@@ -42,6 +55,23 @@ bundle: venv ## Resolve each spec with prance into build/<api>.json
 contract: venv ## Check a server (URL=...) or a fresh mock against the specs: API=... PROFILE=quick|deep
 	API=$(API) URL=$(URL) PROFILE=$(PROFILE) READ_ONLY=$(READ_ONLY) RATE=$(RATE) MAX_TIME=$(MAX_TIME) \
 		$(BIN)/python -m contracts
+
+.PHONY: bench bench-scale bench-tools
+
+bench: venv bench-tools $(PRISM) ## Our Impilo mock vs Prism under wrk, then the store-size curve: reports/bench.json
+	$(BIN)/python -m bench --prism $(PRISM) $(BENCH_ARGS)
+
+bench-scale: venv ## Only the store-size curve (1k/10k/100k Impilo patients, in-process)
+	$(BIN)/python -m bench --only scale $(BENCH_ARGS)
+
+bench-tools: ## wrk from Debian's packages, installed when missing (needs root)
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+		else echo "error: wrk is missing; as root: apt-get update && apt-get install -y wrk" >&2; exit 2; fi; }
+
+$(PRISM): # Prism from the npm registry into .tools/prism (git-ignored), once
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm is missing; Prism needs Node.js and npm" >&2; exit 2; }
+	npm install --prefix .tools/prism --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
 
 clean:
 	rm -rf build reports .pytest_cache .ruff_cache .mypy_cache

@@ -1,18 +1,17 @@
-"""`python -m mocks [--host H] [--port P] [--seed N]`: serve the three mock APIs with uvicorn."""
+"""`python -m mocks [--host H] [--port P] [--seed N] [--latency MS] [--reload] ...`: serve the three mock APIs."""
 
 from __future__ import annotations
 
-import argparse
 import errno
+import os
 import socket
 import sys
 
-import uvicorn
-
 from mocks.admin import credentials_table
 from mocks.apis import APIS
-from mocks.app import create_app
 from mocks.config import from_env
+from mocks.dx.cli import OneLineParser, add_arguments, export, port
+from mocks.dx.serve import build, run
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -37,30 +36,36 @@ def banner(host: str, port: int, seed: int, credentials: dict[str, str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mocks", description=__doc__)
+    parser = OneLineParser(prog="python -m mocks", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--seed", type=int, default=None, help="seed for the fake data (default $SEED or 0)")
+    parser.add_argument("--port", type=port, default=8000, help="port (default 8000)")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
+    environ = {**os.environ}
+    export(args, environ)
     try:
-        config = from_env(seed=args.seed)
+        config = from_env(environ=environ)
     except ValueError as exc:
-        print(f"error: bad environment value: {exc}", file=sys.stderr)
-        return 2
-    if not 0 < args.port < 65536:
-        print(f"error: --port {args.port} is not a TCP port (1-65535)", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if not _port_is_free(args.host, args.port):
         print(f"error: port {args.port} on {args.host} is in use; pick another with PORT=... / --port", file=sys.stderr)
         return 2
     try:
-        app = create_app(config=config)
+        app = build(config)
     except Exception as exc:  # a spec or handler that does not load: say which, in one line
-        print(f"error: the mock could not start: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        cause = " ".join(str(exc).split())[:400]
+        print(
+            f"error: the mock could not start: {exc.__class__.__name__}: {cause}; "
+            "fix it (`make lint` validates the specs) and start again",
+            file=sys.stderr,
+        )
         return 2
     print(banner(args.host, args.port, config.seed, credentials_table(config.credentials)), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on")
+    if args.reload:
+        os.environ.update(environ)  # the reloaded worker builds its app from the environment
+    run(app, args.host, args.port, args.log_level, args.reload)
     return 0
 
 

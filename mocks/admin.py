@@ -6,13 +6,14 @@ Admin API (documented in README):
 - `GET  /__mock/state`              every stored resource, as JSON
 - `GET  /__mock/outbox[?api=]`      emails/SMS the mock "sent";  `DELETE` empties it
 - `GET  /__mock/webhooks/attempts`  every webhook delivery attempt (status, error, time)
+- `GET  /__mock/requests[?api=&method=&path=&status=&limit=]`  the request journal; `DELETE` empties it
+- `GET  /__mock/summary`            seed and record counts per collection (for the landing page)
 - API-specific routes contributed by each API's handlers (`admin_routes()`), e.g. advancing an order.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import connexion
@@ -22,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from mocks.apis import APIS
 from mocks.config import Credentials
 from mocks.context import MockContext
+from mocks.dx.routes import landing_page
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -48,27 +50,13 @@ def credentials_table(c: Credentials) -> dict[str, str]:
     }
 
 
-def _index_html(request: Request, context: MockContext) -> str:
-    creds = credentials_table(context.config.credentials)
-    rows = "".join(
-        f"<tr><td>{html.escape(a['title'])}</td><td><code>{html.escape(a['baseUrl'])}</code></td>"
-        f"<td><code>{html.escape(creds[a['slug']])}</code></td>"
-        f"<td><a href='{a['docsUrl']}'>Swagger UI</a> · <a href='{a['specUrl']}'>openapi.json</a></td></tr>"
-        for a in apis_index(request)
-    )
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Healthcare API mocks</title>"
-        "<style>body{font-family:system-ui,sans-serif;margin:2rem}td,th{padding:.4rem .8rem;text-align:left}"
-        "table{border-collapse:collapse}tr:nth-child(even){background:#f4f4f4}</style></head><body>"
-        "<h1>Healthcare API mocks</h1><p>Stateful mocks of three vendor APIs, seeded with synthetic data "
-        f"(seed {context.config.seed}).</p><table><tr><th>API</th><th>Base URL</th><th>Credentials</th>"
-        f"<th>Docs</th></tr>{rows}</table><p>Admin: <a href='/__mock'>/__mock</a> · "
-        "<a href='/apis.json'>/apis.json</a> · <a href='/healthz'>/healthz</a></p></body></html>"
-    )
-
-
-def mount(app: connexion.AsyncApp, context: MockContext) -> None:
-    """Add the mock's own routes to `app`."""
+def mount(
+    app: connexion.AsyncApp,
+    context: MockContext,
+    extra_routes: Iterable[tuple[str, list[str], Endpoint]] = (),
+    on_reset: Iterable[Callable[[], None]] = (),
+) -> None:
+    """Add the mock's own routes to `app`, and `extra_routes`; `on_reset` run after each reset."""
     routes: list[tuple[str, list[str], Endpoint]] = []
 
     def route(path: str, *methods: str) -> Callable[[Endpoint], Endpoint]:
@@ -80,7 +68,8 @@ def mount(app: connexion.AsyncApp, context: MockContext) -> None:
 
     @route("/", "GET")
     async def index(request: Request) -> Response:
-        return HTMLResponse(_index_html(request, context))
+        page = landing_page(apis_index(request), credentials_table(context.config.credentials), context.config.seed)
+        return HTMLResponse(page)
 
     @route("/apis.json", "GET")
     async def apis_json(request: Request) -> Response:
@@ -97,6 +86,8 @@ def mount(app: connexion.AsyncApp, context: MockContext) -> None:
     @route("/__mock/reset", "POST")
     async def reset(request: Request) -> Response:
         context.reset()
+        for hook in on_reset:
+            hook()
         return JSONResponse({"reset": True, "seed": context.config.seed})
 
     @route("/__mock/state", "GET")
@@ -110,6 +101,7 @@ def mount(app: connexion.AsyncApp, context: MockContext) -> None:
             return Response(status_code=204)
         return JSONResponse(context.outbox.list(request.query_params.get("api")))
 
+    routes.extend(extra_routes)
     for service in context.services.values():
         for path, methods, endpoint in getattr(service, "admin_routes", list)():
             routes.append((path, methods, endpoint))

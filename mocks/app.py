@@ -24,6 +24,7 @@ from mocks import admin
 from mocks.apis import APIS, api_for_path
 from mocks.config import MockConfig
 from mocks.context import MockContext
+from mocks.dx import tools
 from mocks.errors import MockError, render
 from mocks.fastpath import JSONIFIER
 from mocks.security import security_map
@@ -36,6 +37,7 @@ _CONTEXT_ATTRIBUTE = "mock_context"
 def context_of(app: connexion.AsyncApp) -> MockContext:
     """The state behind an app made by `create_app`: store, handlers (`.services`), outbox, config."""
     return getattr(app, _CONTEXT_ATTRIBUTE)  # type: ignore[no-any-return]
+
 
 _HTTP_KINDS = {
     401: "unauthorized",
@@ -168,7 +170,8 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
         allow_headers=["*"],
         expose_headers=["Location", "Retry-After"],
     )
-    admin.mount(app, context)
+    dev = tools.install(app, context)  # after CORS: the journal sits inside it
+    admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear,))
     context.reset()
     setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app

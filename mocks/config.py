@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+
+from mocks.apis import APIS
+from mocks.dx.values import Delay, parse_delay, parse_rate
 
 DEFAULT_CORS_ORIGINS = (r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?",)
 
@@ -15,6 +19,15 @@ class Credentials:
     heidi_jwt_secret: str = "mock-heidi-jwt-signing-secret-not-for-production"
     heidi_jwt_ttl_seconds: int = 3600
     legit_health_token: str = "mock-legit-health-token"
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Simulated network conditions of one API: added latency, and the share of requests answered with one
+    of the operation's documented 5xx/429 responses (operations documenting none are never failed)."""
+
+    latency_ms: Delay = (0, 0)
+    error_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,15 @@ class MockConfig:
     max_body_bytes: int = 1_000_000
     validate_responses: bool = True
     cors_origin_regex: str = "|".join(DEFAULT_CORS_ORIGINS)
+    # SQLite file holding the state (STATE=...): survives restarts and is shared by WORKERS processes.
+    # None keeps everything in memory (the default).
+    state_file: str | None = None
+    conditions: Mapping[str, Conditions] = field(default_factory=dict)  # API name -> conditions; default none
+    journal_size: int = 500  # requests kept by /__mock/requests
+    access_log: bool = False
+
+    def conditions_for(self, api: str) -> Conditions:
+        return self.conditions.get(api, Conditions())
 
     def with_(self, **changes: object) -> MockConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -37,6 +59,33 @@ class MockConfig:
 
 def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(part) for part in text.split(",") if part.strip())
+
+
+def _set(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value, or None when unset or empty (make passes empty variables through)."""
+    return env.get(name) or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    text = _set(env, name)
+    if text is None:
+        return default
+    if not text.strip().isdigit() or int(text) < minimum:
+        raise ValueError(f"{name}={text!r} is not a whole number >= {minimum}; use e.g. {name}={default}")
+    return int(text)
+
+
+def _conditions(env: Mapping[str, str]) -> dict[str, Conditions]:
+    """LATENCY / ERROR_RATE for every API, overridden per API by e.g. IMPILO_LATENCY, HEIDI_ERROR_RATE."""
+    found = {}
+    for api in APIS:
+        latency = next((n for n in (f"{api.name.upper()}_LATENCY", "LATENCY") if _set(env, n)), None)
+        rate = next((n for n in (f"{api.name.upper()}_ERROR_RATE", "ERROR_RATE") if _set(env, n)), None)
+        found[api.name] = Conditions(
+            latency_ms=parse_delay(env[latency], latency) if latency else (0, 0),
+            error_rate=parse_rate(env[rate], rate) if rate else 0.0,
+        )
+    return found
 
 
 def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> MockConfig:
@@ -47,12 +96,12 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         impilo_api_key=env.get("IMPILO_API_KEY", defaults.impilo_api_key),
         heidi_api_key=env.get("HEIDI_API_KEY", defaults.heidi_api_key),
         heidi_jwt_secret=env.get("HEIDI_JWT_SECRET", defaults.heidi_jwt_secret),
-        heidi_jwt_ttl_seconds=int(env.get("HEIDI_JWT_TTL", defaults.heidi_jwt_ttl_seconds)),
+        heidi_jwt_ttl_seconds=_int(env, "HEIDI_JWT_TTL", defaults.heidi_jwt_ttl_seconds, minimum=1),
         legit_health_token=env.get("LEGIT_HEALTH_TOKEN", defaults.legit_health_token),
     )
     base = MockConfig()
     return MockConfig(
-        seed=int(env.get("SEED", base.seed)) if seed is None else seed,
+        seed=_int(env, "SEED", base.seed) if seed is None else seed,
         credentials=credentials,
         webhook_retry_schedule=_floats(env["WEBHOOK_RETRIES"])
         if "WEBHOOK_RETRIES" in env
@@ -61,7 +110,10 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         webhook_hosts=tuple(h.strip() for h in env["WEBHOOK_HOSTS"].split(",") if h.strip())
         if "WEBHOOK_HOSTS" in env
         else base.webhook_hosts,
-        max_body_bytes=int(env.get("MAX_BODY_BYTES", base.max_body_bytes)),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", base.max_body_bytes, minimum=1),
         validate_responses=env.get("VALIDATE_RESPONSES", "1") not in ("0", "false", "no"),
         cors_origin_regex=env.get("CORS_ORIGINS", base.cors_origin_regex),
+        conditions=_conditions(env),
+        journal_size=_int(env, "JOURNAL_SIZE", base.journal_size, minimum=1),
+        access_log=env.get("ACCESS_LOG", "0") not in ("", "0", "false", "no"),
     )

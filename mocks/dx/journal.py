@@ -1,0 +1,209 @@
+"""The request journal behind `/__mock/requests`, and the access log, both fed by one ASGI middleware.
+
+The journal keeps the last N vendor API exchanges (not the mock's own routes): method, path, query,
+headers (credentials masked), body, status, response body, duration and time. The access log writes one
+`key=value` line per request to the `mocks.access` logger (vendor APIs and admin changes; not the landing
+page's polling reads).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mocks.dx.scenario import SCOPE_KEY
+from mocks.dx.traffic import vendor_api
+
+Entry = dict[str, Any]
+Headers = list[tuple[bytes, bytes]]
+ACCESS_LOGGER = "mocks.access"
+BODY_LIMIT = 64 * 1024  # bytes of each body kept in the journal
+MASKED = {"authorization", "impilo-api-key", "heidi-api-key"}
+
+
+def mask(name: str, value: str) -> str:
+    """`Bearer abc` -> `Bearer ***`; an API key -> `***`; other headers unchanged."""
+    if name not in MASKED:
+        return value
+    scheme, _, rest = value.partition(" ")
+    return f"{scheme} ***" if rest else "***"
+
+
+def readable(raw: bytes, content_type: str) -> Any:
+    """JSON bodies as JSON, others as text; truncated bodies as text ending in '…'; empty as None."""
+    if not raw:
+        return None
+    if len(raw) > BODY_LIMIT:
+        return raw[:BODY_LIMIT].decode("utf-8", "replace") + "…"
+    text = raw.decode("utf-8", "replace")
+    if "json" in content_type:
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _header_dict(raw: Headers) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request and its response as they crossed the wire; turned into JSON only when listed."""
+
+    at: float
+    api: str
+    method: str
+    path: str
+    query: bytes
+    headers: Headers
+    body: bytes
+    status: int
+    response_headers: Headers
+    response_body: bytes
+    duration_ms: float
+    forced: bool
+    id: int = 0
+
+    def as_json(self) -> Entry:
+        headers, response_headers = _header_dict(self.headers), _header_dict(self.response_headers)
+        return {
+            "id": self.id,
+            "timestamp": datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "api": self.api,
+            "method": self.method,
+            "path": self.path,
+            "query": parse_qs(self.query.decode("latin-1"), keep_blank_values=True),
+            "headers": {name: mask(name, value) for name, value in headers.items()},
+            "body": readable(self.body, headers.get("content-type", "")),
+            "status": self.status,
+            "responseHeaders": response_headers,
+            "responseBody": readable(self.response_body, response_headers.get("content-type", "")),
+            "durationMs": self.duration_ms,
+            "forced": self.forced,
+        }
+
+
+def _status_matches(exchange: Exchange, wanted: str) -> bool:
+    status = str(exchange.status)
+    return status == wanted or (len(wanted) == 3 and wanted[1:].lower() == "xx" and status[0] == wanted[0])
+
+
+# filter name -> (does an exchange match this value); all given filters must match
+FILTERS: dict[str, Callable[[Exchange, str], bool]] = {
+    "api": lambda e, v: v in (e.api, e.api.replace("_", "-")),
+    "method": lambda e, v: e.method == v.upper(),
+    "path": lambda e, v: v in e.path,
+    "status": _status_matches,
+}
+
+
+class Journal:
+    """The last `size` exchanges, oldest first, thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self._entries: deque[Exchange] = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self._next_id = 1
+
+    def record(self, exchange: Exchange) -> None:
+        with self._lock:
+            exchange.id = self._next_id
+            self._entries.append(exchange)
+            self._next_id += 1
+
+    def list(self, filters: dict[str, str] | None = None, limit: int | None = None) -> list[Entry]:
+        wanted = {name: value for name, value in (filters or {}).items() if name in FILTERS and value}
+        with self._lock:
+            found = [e for e in self._entries if all(FILTERS[n](e, v) for n, v in wanted.items())]
+        return [e.as_json() for e in (found[-limit:] if limit else found)]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+async def _buffered(receive: Receive, limit: int) -> tuple[list[Message], bytes]:
+    """Read the request body up to `limit` bytes (the rest stays unread), to replay it downstream."""
+    messages: list[Message] = []
+    size = 0
+    while size <= limit:
+        message = await receive()
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+    return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+class JournalMiddleware:
+    """ASGI middleware (outermost but CORS): journal vendor traffic, write access log lines."""
+
+    def __init__(self, app: ASGIApp, journal: Journal, access_log: bool, body_limit: int) -> None:
+        self.app, self.journal, self.access_log, self.body_limit = app, journal, access_log, body_limit
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = vendor_api(scope["path"])
+        logged = self.access_log and (api is not None or scope["method"] != "GET")
+        if api is None and not logged:
+            await self.app(scope, receive, send)
+            return
+        started, at = time.perf_counter(), time.time()
+        extensions = scope.setdefault("extensions", {})  # shared with inner copies of the scope: the scenario
+        query = scope.get("query_string", b"")
+        pending, request_body = await _buffered(receive, self.body_limit)
+        response: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+
+        async def replay() -> Message:
+            return pending.pop(0) if pending else await receive()
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["status"], response["headers"] = message["status"], message["headers"]
+            elif message["type"] == "http.response.body" and len(response["body"]) <= BODY_LIMIT:
+                response["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, replay, capture)
+        finally:
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            if logged:
+                name = api.name if api else "mock"
+                self.logger.info(
+                    "api=%s method=%s path=%s status=%s ms=%s",
+                    name, scope["method"], scope["path"], response["status"], elapsed_ms,
+                )  # fmt: skip
+            if api is not None:
+                scenario = extensions.get(SCOPE_KEY)
+                self.journal.record(
+                    Exchange(
+                        at=at,
+                        api=api.name,
+                        method=scope["method"],
+                        path=scope["path"],
+                        query=query,
+                        headers=list(scope["headers"]),
+                        body=request_body,
+                        status=response["status"],
+                        response_headers=list(response["headers"]),
+                        response_body=bytes(response["body"]),
+                        duration_ms=elapsed_ms,
+                        forced=bool(scenario and scenario.forces_response),
+                    )
+                )

@@ -1,0 +1,77 @@
+"""The mock's developer routes: the journal (`/__mock/requests`), a state summary for the landing page
+(`/__mock/summary`), the landing page itself (`/`) and its static files (`/__mock/static/<name>`)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mocks.context import MockContext
+from mocks.dx.journal import FILTERS, Journal
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Route = tuple[str, list[str], Endpoint]
+STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+
+
+def static_text(name: str) -> str:
+    return (resources.files("mocks.dx") / "static" / name).read_text(encoding="utf-8")
+
+
+def landing_page(apis: list[dict[str, str]], credentials: dict[str, str], seed: int) -> str:
+    """The landing page, with the API cards rendered on the server (it reads well without JavaScript)."""
+    cards = "".join(
+        "<article class='api'>"
+        f"<h3>{html.escape(a['title'])}</h3>"
+        f"<dl><dt>Base URL</dt><dd><code class='copy'>{html.escape(a['baseUrl'])}</code></dd>"
+        f"<dt>Credentials</dt><dd><code class='copy'>{html.escape(credentials[a['slug']])}</code></dd></dl>"
+        f"<p class='links'><a href='{html.escape(a['docsUrl'])}'>Swagger UI</a>"
+        f"<a href='{html.escape(a['specUrl'])}'>openapi.json</a></p></article>"
+        for a in apis
+    )
+    return static_text("index.html").replace("{{SEED}}", str(seed)).replace("{{APIS}}", cards)
+
+
+def _bad(message: str) -> Response:
+    return JSONResponse({"message": message}, status_code=400)
+
+
+def routes(context: MockContext, journal: Journal) -> list[Route]:
+    """Routes to add to the app (through `admin.mount`, so `/__mock` lists them)."""
+
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            journal.clear()
+            return Response(status_code=204)
+        params = request.query_params
+        unknown = sorted(set(params) - {*FILTERS, "limit"})
+        if unknown:
+            return _bad(f"unknown filter {', '.join(unknown)}; use {', '.join(FILTERS)} or limit")
+        limit = params.get("limit", "")
+        if limit and not limit.isdigit():
+            return _bad(f"limit={limit!r} is not a whole number; use e.g. limit=20")
+        return JSONResponse(journal.list(dict(params), int(limit) if limit else None))
+
+    async def summary(request: Request) -> Response:
+        counts: dict[str, Any] = {
+            api: {name: len(records) for name, records in group.items()}
+            for api, group in context.store.export().items()
+        }
+        return JSONResponse({"seed": context.config.seed, "collections": counts})
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC_TYPES:
+            return JSONResponse({"message": f"no static file {name!r}"}, status_code=404)
+        return Response(static_text(name), media_type=STATIC_TYPES[name], headers={"Cache-Control": "no-cache"})
+
+    return [
+        ("/__mock/requests", ["GET", "DELETE"], requests),
+        ("/__mock/summary", ["GET"], summary),
+        ("/__mock/static/{name}", ["GET"], static),
+    ]

@@ -1,0 +1,78 @@
+"""Serving the mock with uvicorn: `app_from_env`, the factory uvicorn imports (needed for `--reload`), and
+`run`, which serves either a built app or, with reload, that factory watching `mocks/` and `specs/`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import connexion
+import uvicorn
+
+import specs
+from mocks.app import create_app
+from mocks.config import MockConfig, from_env
+from mocks.dx.journal import ACCESS_LOGGER
+
+FACTORY = "mocks.dx.serve:app_from_env"
+ROOT = Path(__file__).resolve().parents[2]
+RELOAD_DIRS = (ROOT / "mocks", ROOT / "specs")
+RELOAD_INCLUDES = ("*.py", "*.yaml", "*.yml", "*.html", "*.css", "*.js")
+
+
+def log_access_to_stdout() -> None:
+    """Access lines (`mocks.access`) on stdout, like uvicorn's own; added once per process."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.setLevel(logging.INFO)
+    if not any(getattr(h, "mock_access", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.mock_access = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+class SpecError(Exception):
+    """A spec that does not load, named by its file."""
+
+
+def load_specs() -> None:
+    """Load (and cache) every spec first, so a broken one is reported by its file name."""
+    for api in specs.APIS:
+        try:
+            specs.load(api)
+        except Exception as exc:
+            cause = " ".join(str(exc).split())
+            raise SpecError(f"{specs.source_path(api).relative_to(ROOT)} does not load: {cause}") from exc
+
+
+def build(config: MockConfig) -> connexion.AsyncApp:
+    """The app for `config`, with access lines on stdout when asked; SpecError names a broken spec."""
+    load_specs()
+    if config.access_log:
+        log_access_to_stdout()
+    return create_app(config=config)
+
+
+def app_from_env() -> connexion.AsyncApp:
+    """A fresh app configured from the environment (`SEED`, `LATENCY`, ...): uvicorn's `factory=True` target."""
+    return build(from_env())
+
+
+def uvicorn_options(host: str, port: int, log_level: str, reload: bool) -> dict[str, object]:
+    options: dict[str, object] = {
+        "host": host, "port": port, "log_level": log_level, "lifespan": "on", "access_log": False,
+    }  # fmt: skip
+    if reload:
+        options.update(
+            factory=True,
+            reload=True,
+            reload_dirs=[str(d) for d in RELOAD_DIRS],
+            reload_includes=list(RELOAD_INCLUDES),
+        )
+    return options
+
+
+def run(app: connexion.AsyncApp, host: str, port: int, log_level: str, reload: bool) -> None:
+    """Serve `app`; with `reload`, serve `FACTORY` instead and restart it when code or specs change."""
+    uvicorn.run(FACTORY if reload else app, **uvicorn_options(host, port, log_level, reload))  # type: ignore[arg-type]

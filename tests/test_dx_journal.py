@@ -1,0 +1,149 @@
+"""The request journal (`/__mock/requests`) and the access log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mocks.dx.journal import ACCESS_LOGGER
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base
+
+
+def journal(client: TestClient, **filters: Any) -> list[dict[str, Any]]:
+    response = client.get("/__mock/requests", params=filters)
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+def test_journal_records_what_the_frontend_sent_and_got_when_it_calls_an_api(client: TestClient) -> None:
+    created = client.post(
+        f"{base('impilo')}/patient?source=web",
+        json={"firstName": "Ann", "lastName": "Journal"},
+        headers={**IMPILO_KEY, "X-Trace": "t-1"},
+    )
+    [entry] = journal(client)
+    assert entry["api"] == "impilo" and entry["method"] == "POST"
+    assert entry["path"] == f"{base('impilo')}/patient"
+    assert entry["query"] == {"source": ["web"]}
+    assert entry["body"] == {"firstName": "Ann", "lastName": "Journal"}
+    assert entry["status"] == created.status_code
+    assert entry["responseBody"] == created.json()
+    assert entry["headers"]["x-trace"] == "t-1"
+    assert isinstance(entry["durationMs"], float) and entry["timestamp"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "shown"),
+    [
+        pytest.param("Impilo-API-Key", "mock-impilo-api-key", "***", id="impilo-key"),
+        pytest.param("Heidi-Api-Key", "mock-heidi-api-key", "***", id="heidi-key"),
+        pytest.param("Authorization", "Bearer mock-legit-health-token", "Bearer ***", id="bearer-keeps-scheme"),
+    ],
+)
+def test_journal_masks_credentials_when_they_are_sent(client: TestClient, header: str, value: str, shown: str) -> None:
+    client.get(f"{base('impilo')}/patient/1234", headers={header: value})
+    [entry] = journal(client)
+    assert entry["headers"][header.lower()] == shown
+    assert value not in str(entry)
+
+
+def test_journal_keeps_errors_and_the_original_query_when_a_response_is_forced(client: TestClient) -> None:
+    client.get(f"{base('impilo')}/patient/1234?__code=404", headers=IMPILO_KEY)
+    client.get(f"{base('impilo')}/patient/1234")
+    forced, unauthorized = journal(client)
+    assert (forced["status"], forced["forced"], forced["query"]) == (404, True, {"__code": ["404"]})
+    assert (unauthorized["status"], unauthorized["forced"]) == (401, False)
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        pytest.param({"api": "impilo"}, [("GET", 200), ("POST", 201), ("GET", 404)], id="by-api-name"),
+        pytest.param({"api": "legit-health"}, [("GET", 200)], id="by-api-slug"),
+        pytest.param({"method": "post"}, [("POST", 201)], id="by-method-any-case"),
+        pytest.param({"path": "/patient/"}, [("GET", 200), ("GET", 404)], id="by-path-substring"),
+        pytest.param({"status": "404"}, [("GET", 404)], id="by-status"),
+        pytest.param({"status": "2xx", "api": "impilo"}, [("GET", 200), ("POST", 201)], id="by-status-class"),
+        pytest.param({"limit": "1"}, [("GET", 200)], id="limit-keeps-the-newest"),
+    ],
+)
+def test_journal_lists_only_matching_requests_when_filtered(
+    client: TestClient, filters: dict[str, str], expected: list[tuple[str, int]]
+) -> None:
+    client.get(f"{base('impilo')}/patient/1234", headers=IMPILO_KEY)
+    client.post(f"{base('impilo')}/patient", json={"firstName": "A", "lastName": "B"}, headers=IMPILO_KEY)
+    client.get(f"{base('impilo')}/patient/999999", headers=IMPILO_KEY)
+    client.get(f"{base('legit_health')}/patients?externalIds[]=a449666c710c", headers=LEGIT_AUTH)
+    assert [(e["method"], e["status"]) for e in journal(client, **filters)] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param({"colour": "red"}, "unknown filter colour", id="unknown-filter"),
+        pytest.param({"limit": "many"}, "limit='many' is not a whole number", id="bad-limit"),
+    ],
+)
+def test_journal_is_400_with_the_cause_when_a_filter_is_wrong(
+    client: TestClient, query: dict[str, str], message: str
+) -> None:
+    response = client.get("/__mock/requests", params=query)
+    assert response.status_code == 400 and message in response.json()["message"]
+
+
+def test_journal_leaves_out_the_mocks_own_routes_and_docs_when_they_are_called(client: TestClient) -> None:
+    for path in ("/", "/healthz", "/__mock/state", f"{base('heidi')}/openapi.json", f"{base('heidi')}/ui/"):
+        assert client.get(path).status_code == 200
+    assert journal(client) == []
+
+
+@pytest.mark.parametrize(
+    "empty",
+    [
+        pytest.param(lambda c: c.delete("/__mock/requests"), id="delete-clears"),
+        pytest.param(lambda c: c.post("/__mock/reset"), id="reset-clears"),
+    ],
+)
+def test_journal_is_empty_when_cleared_or_reset(client: TestClient, empty: Callable[[TestClient], Any]) -> None:
+    client.get(f"{base('impilo')}/patient/1234", headers=IMPILO_KEY)
+    assert len(journal(client)) == 1
+    assert empty(client).status_code in (200, 204)
+    assert journal(client) == []
+
+
+def test_journal_keeps_only_the_newest_requests_when_it_is_full(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(journal_size=3)
+    for size in range(1, 6):
+        client.get(f"{base('impilo')}/patient?size={size}", headers=IMPILO_KEY)
+    assert [e["query"]["size"] for e in journal(client)] == [["3"], ["4"], ["5"]]
+
+
+@pytest.mark.parametrize(
+    ("enabled", "expected"),
+    [
+        pytest.param(
+            True,
+            [
+                f"api=impilo method=GET path={base('impilo')}/patient/1234 status=200",
+                "api=mock method=POST path=/__mock/reset status=200",
+            ],
+            id="on-one-line-per-request",
+        ),
+        pytest.param(False, [], id="quiet-by-default"),
+    ],
+)
+def test_access_log_writes_api_method_path_status_and_ms_when_enabled(
+    make_client: Callable[..., TestClient], caplog: pytest.LogCaptureFixture, enabled: bool, expected: list[str]
+) -> None:
+    client = make_client(access_log=enabled)
+    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
+        client.get(f"{base('impilo')}/patient/1234", headers=IMPILO_KEY)
+        client.post("/__mock/reset")
+        client.get("/__mock/requests")  # the landing page's polling: not logged
+    lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert [line.rsplit(" ms=", 1)[0] for line in lines] == expected
+    assert all(float(line.rsplit(" ms=", 1)[1]) >= 0 for line in lines)
