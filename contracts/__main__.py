@@ -126,7 +126,7 @@ def run_all(apis: list[str], args: argparse.Namespace, root: str | None) -> list
         outcome = run(api, base_url=base_url, read_only=args.read_only, rate=args.rate, guard=WriteGuard(),
                       shared=bool(args.url), on_event=Progress(api), config=_config(args))  # fmt: skip
         print()
-        if outcome.responses and outcome.unauthorized == outcome.responses:
+        if outcome.locked_out:
             raise ConfigurationError(f"every call to {base_url} answered 401: check the {api} credentials")
         config_errors = [e for e in outcome.errors if "ConfigurationError" in e]
         if config_errors:

@@ -1,10 +1,11 @@
 """Keep a contract run from changing anything it did not create itself.
 
 On a shared staging server, fuzzed or example ids in `PUT /patient/0` or a batch delete could hit real
-records. The guard remembers every id the run's own creates returned (any `id`/`session_id` in a 2xx POST
-body) and, before each unsafe call, replaces a schema-valid path id it did not create with a sentinel id
-that cannot exist, and drops foreign ids from id lists in bodies. The server then answers 404, and
-nothing that was there before the run is touched. Invalid values are left alone: they test rejection.
+records. The guard remembers the ids the run's own creates returned (typed by collection: ids are only
+unique within one resource type) and, before each unsafe call, replaces a schema-valid path id it did not
+create with the run's own latest resource of that kind (or, when it owns none yet, an id that cannot
+exist), and drops foreign ids from id lists in bodies. Nothing that was there before the run is touched.
+Invalid values are left alone: they test rejection.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def owned_ids(body: Any, collection: str) -> Owned:
 class WriteGuard:
     def __init__(self) -> None:
         self.created: Owned = set()
+        self.latest: dict[str, str] = {}  # collection -> the id this run created there most recently
         self.redirected = 0
         self._lock = threading.Lock()
 
@@ -87,6 +89,15 @@ class WriteGuard:
             yield self
         finally:
             _ACTIVE.remove(self)
+
+    def _stand_in(self, collection: str, schema: dict[str, Any]) -> Any:
+        """What to aim a foreign-id call at: our own latest resource of that kind, so the call still
+        exercises the API (and Schemathesis does not mistake a redirect for a vanished resource), or an
+        id that cannot exist when the run owns none yet."""
+        own = self.latest.get(collection)
+        if own is None:
+            return sentinel_for(schema)
+        return int(own) if schema.get("type") == "integer" else own
 
     def owns(self, path: str, parameter: str, value: Any) -> bool:
         return (collection_of(path, parameter), str(value)) in self.created
@@ -102,8 +113,12 @@ class WriteGuard:
             body = response.json()
         except ValueError:
             return
+        found = owned_ids(body, collection_of(path))
         with self._lock:
-            self.created |= owned_ids(body, collection_of(path))
+            self.created |= found
+            if method == "POST":
+                for collection, ident in found:
+                    self.latest[collection] = ident
 
     def before_call(self, context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         operation = case.operation
@@ -117,7 +132,7 @@ class WriteGuard:
             value = (case.path_parameters or {}).get(name)
             if value is None or self.owns(operation.path, name, value) or not _valid(value, schema):
                 continue
-            case.path_parameters[name] = sentinel_for(schema)
+            case.path_parameters[name] = self._stand_in(collection_of(operation.path, name), schema)
             self.redirected += 1
         if isinstance(case.body, dict):
             for key, collection in ID_LISTS.items():
@@ -136,6 +151,8 @@ def _valid(value: Any, schema: dict[str, Any]) -> bool:
             value = int(value.strip())
         except ValueError:
             return False
+    if schema.get("format") == "int64" and isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return False
     try:
         jsonschema.validate(value, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     except jsonschema.ValidationError:

@@ -62,6 +62,13 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     unauthorized: int = 0
     responses: int = 0
+    successes: int = 0
+
+    @property
+    def locked_out(self) -> bool:
+        """Nothing succeeded and (almost) every answer was 401: the credentials are wrong, not the API.
+        (Probes such as unsupported methods are answered 405 before auth, so "every" cannot be literal.)"""
+        return self.responses > 0 and self.successes == 0 and self.unauthorized >= 0.8 * self.responses
 
     @property
     def ok(self) -> bool:
@@ -170,6 +177,7 @@ def _collect(outcome: Outcome, recorder: Any) -> None:
         if interaction.response is not None:
             outcome.responses += 1
             outcome.unauthorized += interaction.response.status_code == 401
+            outcome.successes += 200 <= interaction.response.status_code < 300
     seen = {(f.operation, f.check, f.title) for f in outcome.failures}
     for case_id, checks in recorder.checks.items():
         for check in checks:

@@ -16,11 +16,16 @@ def state(server: LiveServer) -> dict[str, Any]:
     return httpx.get(f"{server.url}/__mock/state", timeout=30).json()
 
 
+def key(record: dict[str, Any]) -> str:
+    return str(record.get("id", record.get("session_id")))
+
+
 def pre_existing_records_changed(before: dict[str, Any], after: dict[str, Any], api: str) -> list[str]:
     changed = []
     for name, records in before[api].items():
-        now = {str(r.get("id")): r for r in after[api][name]}
-        changed += [f"{name}/{r.get('id')}" for r in records if now.get(str(r.get("id"))) != r]
+        assert len({key(r) for r in records}) == len(records), f"{name} records need a unique key"
+        now = {key(r): r for r in after[api][name]}
+        changed += [f"{name}/{key(r)}" for r in records if now.get(key(r)) != r]
     return changed
 
 
