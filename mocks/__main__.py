@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     export(args, environ)
     try:
         config = from_env(environ=environ)
+        workers = worker_count(environ, config.state_file, args.reload)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -63,10 +64,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     print(banner(args.host, args.port, config.seed, credentials_table(config.credentials)), flush=True)
-    if args.reload:
-        os.environ.update(environ)  # the reloaded worker builds its app from the environment
-    run(app, args.host, args.port, args.log_level, args.reload)
+    if args.reload or workers > 1:
+        os.environ.update(environ)  # reloaded or worker processes build their app from the environment
+    run(app, args.host, args.port, args.log_level, args.reload, workers)
     return 0
+
+
+def worker_count(environ: dict[str, str], state_file: str | None, reload: bool) -> int:
+    """WORKERS as a number; several workers must share a state file and cannot reload."""
+    text = environ.get("WORKERS", "1").strip() or "1"
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"WORKERS={text!r} is not a number of processes; use e.g. WORKERS=2")
+    workers = int(text)
+    if workers > 1 and not state_file:
+        raise ValueError("WORKERS>1 needs STATE=<file>: worker processes share their state through it")
+    if workers > 1 and reload:
+        raise ValueError("RELOAD=1 runs one process; drop WORKERS or RELOAD")
+    return workers
 
 
 if __name__ == "__main__":

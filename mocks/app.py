@@ -172,6 +172,6 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     )
     dev = tools.install(app, context)  # after CORS: the journal sits inside it
     admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear,))
-    context.reset()
+    context.start()  # seeds, unless a state file already holds this seed's data
     setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app

@@ -116,4 +116,5 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         conditions=_conditions(env),
         journal_size=_int(env, "JOURNAL_SIZE", base.journal_size, minimum=1),
         access_log=env.get("ACCESS_LOG", "0") not in ("", "0", "false", "no"),
+        state_file=env.get("STATE") or None,
     )

@@ -1,32 +1,33 @@
 """What one mock app owns: config, store, fake-data source, outbox and webhook dispatcher.
 
 Made once per `create_app` call and handed to each API's handler object; nothing lives at module level.
+The store is in memory, or in `config.state_file` (SQLite) when one is set.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from mocks.config import MockConfig
 from mocks.fakedata import SchemaFaker
-from mocks.store import Store
+from mocks.store import INTERNAL_API, Collection, Store, open_store
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass
 class Outbox:
-    """Emails and SMS the mock 'sent' (nothing leaves the machine), newest last, bounded."""
+    """Emails and SMS the mock 'sent' (nothing leaves the machine), oldest first, the newest `limit` kept.
 
-    limit: int = 1000
-    messages: deque[dict[str, Any]] = field(default_factory=deque)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    Kept in the store (so in the state file when there is one), outside `/__mock/state`.
+    """
+
+    def __init__(self, messages: Collection, lock: AbstractContextManager[Any], limit: int = 1000) -> None:
+        self.messages, self._lock, self.limit = messages, lock, limit
 
     def record(self, api: str, channel: str, to: str, subject: str, body: str, **extra: Any) -> dict[str, Any]:
         message = {
@@ -39,19 +40,17 @@ class Outbox:
             **extra,
         }
         with self._lock:
-            message["id"] = (self.messages[-1]["id"] + 1) if self.messages else 1
-            self.messages.append(message)
-            while len(self.messages) > self.limit:
-                self.messages.popleft()
-        return message
+            stored = self.messages.add(lambda key: {**message, "id": key})
+            excess = len(self.messages) - self.limit
+            for old in self.messages.slice(0, excess) if excess > 0 else []:
+                self.messages.delete(old["id"])
+        return dict(stored)
 
     def list(self, api: str | None = None) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(m) for m in self.messages if api is None or m["api"] == api]
+        return [dict(m) for m in self.messages.values() if api is None or m["api"] == api]
 
     def clear(self) -> None:
-        with self._lock:
-            self.messages.clear()
+        self.messages.clear()
 
 
 @dataclass
@@ -60,20 +59,31 @@ class MockContext:
     specs: dict[str, dict[str, Any]]
     store: Store = field(init=False)
     faker: SchemaFaker = field(init=False)
-    outbox: Outbox = field(default_factory=Outbox)
+    outbox: Outbox = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
+
+    def start(self) -> None:
+        """Seed, unless the store already holds this seed's state (a state file kept from an earlier run).
+
+        The check and the seeding share one write transaction: of several workers starting on one file,
+        exactly one seeds and the others find its data.
+        """
+        with self.store.lock:
+            if self.store.seeded_with() != self.config.seed:
+                self.reset()
 
     def reset(self) -> None:
         """Back to the seed state: empty every collection and the outbox, then let each API seed itself."""
         with self.store.lock:
             self.store.clear()
-            self.outbox.clear()
             for service in self.services.values():
                 service.seed()
+            self.store.mark_seeded(self.config.seed)
 
     def __post_init__(self) -> None:
-        self.store = Store(self.config.seed)
+        self.store = open_store(self.config.seed, self.config.state_file)
         self.faker = SchemaFaker(self.config.seed)
+        self.outbox = Outbox(self.store.collection(INTERNAL_API, "outbox"), self.store.lock)
 
     def schema(self, api: str, name: str) -> dict[str, Any]:
         """A resolved component schema of one API's spec, e.g. `schema("impilo", "Patient")`."""

@@ -32,19 +32,20 @@ class WebhookDispatcher:
         schedule: tuple[float, ...],
         timeout: float,
         hosts: tuple[str, ...] = ("*",),
+        events: Collection | None = None,
     ) -> None:
         self.subscriptions, self.logs, self.attempts = subscriptions, logs, attempts
         self._secret, self.schedule, self.timeout, self.hosts = secret, schedule, timeout, hosts
         self._tasks: set[asyncio.Task[None]] = set()
-        self._event_ids = 0
+        # Event ids come from the store, so they stay unique across worker processes and restarts.
+        self._events = events if events is not None else logs
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> list[Record]:
         """Queue one delivery per webhook subscribed to `event_type`; returns their log rows."""
         targets = self.subscriptions.where(lambda w: w["type"] == event_type)
         if not targets:
             return []
-        self._event_ids += 1
-        envelope = {"id": self._event_ids, "type": event_type, "payload": payload}
+        envelope = {"id": self._events.new_id(), "type": event_type, "payload": payload}
         rows = []
         for hook in targets:
 

@@ -59,10 +59,12 @@ def app_from_env() -> connexion.AsyncApp:
     return build(from_env())
 
 
-def uvicorn_options(host: str, port: int, log_level: str, reload: bool) -> dict[str, object]:
+def uvicorn_options(host: str, port: int, log_level: str, reload: bool, workers: int = 1) -> dict[str, object]:
     options: dict[str, object] = {
         "host": host, "port": port, "log_level": log_level, "lifespan": "on", "access_log": False,
     }  # fmt: skip
+    if workers > 1:  # each worker process builds its app from the environment, on the shared state file
+        options.update(factory=True, workers=workers)
     if reload:
         options.update(
             factory=True,
@@ -73,6 +75,8 @@ def uvicorn_options(host: str, port: int, log_level: str, reload: bool) -> dict[
     return options
 
 
-def run(app: connexion.AsyncApp, host: str, port: int, log_level: str, reload: bool) -> None:
-    """Serve `app`; with `reload`, serve `FACTORY` instead and restart it when code or specs change."""
-    uvicorn.run(FACTORY if reload else app, **uvicorn_options(host, port, log_level, reload))  # type: ignore[arg-type]
+def run(app: connexion.AsyncApp, host: str, port: int, log_level: str, reload: bool, workers: int = 1) -> None:
+    """Serve `app`; with `reload` or several `workers`, serve `FACTORY` instead (uvicorn imports it in
+    each process), restarting it on code or spec changes when reloading."""
+    target = FACTORY if reload or workers > 1 else app
+    uvicorn.run(target, **uvicorn_options(host, port, log_level, reload, workers))  # type: ignore[arg-type]

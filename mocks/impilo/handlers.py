@@ -73,7 +73,7 @@ class Handlers(WebhookApi):
             self.c["webhooks"], self.c["webhook_logs"], self.c["webhook_attempts"],
             secret=lambda: (self.c["webhook_secret"].get(1) or {}).get("secret"),
             schedule=context.config.webhook_retry_schedule, timeout=context.config.webhook_timeout_seconds,
-            hosts=context.config.webhook_hosts,
+            hosts=context.config.webhook_hosts, events=store.collection(API, "webhook_events"),
         )  # fmt: skip
 
     def seed(self) -> None:
@@ -348,11 +348,13 @@ class Handlers(WebhookApi):
             if status not in statuses:
                 return JSONResponse({"message": f'body must be {{"status": one of {statuses}}}'}, status_code=400)
             at = now_iso()
-            with self.context.store.lock:
-                order.update(
-                    currentStatus=status,
-                    orderEvents=[*order["orderEvents"], {"name": status, "eventTimestamp": at}],
-                )
+            with self.context.store.lock:  # re-read under the lock: a copy read before it may be stale
+                order = self.c["orders"].get(order["id"]) or order
+                order = {
+                    **order,
+                    "currentStatus": status,
+                    "orderEvents": [*order["orderEvents"], {"name": status, "eventTimestamp": at}],
+                }
                 self.c["orders"].put(order["id"], order)
             self._emit_order_status(order, at)
             return JSONResponse(self.views.order(order))

@@ -1,0 +1,307 @@
+"""`STATE=<file>`: the mock keeps its state in SQLite, survives restarts and crashes, and shares it safely."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mocks.persistence import SQLiteStore
+from tests import test_heidi, test_impilo, test_legit_health, test_mock_server
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token
+
+MakeClient = Callable[..., TestClient]
+IMPILO, HEIDI, LEGIT = base("impilo"), base("heidi"), base("legit_health")
+
+
+@pytest.fixture
+def state_file(tmp_path: Path) -> str:
+    return str(tmp_path / "state.sqlite3")
+
+
+def state(client: TestClient | httpx.Client) -> dict[str, Any]:
+    return client.get("/__mock/state").json()  # type: ignore[no-any-return]
+
+
+def heidi_auth(client: TestClient | httpx.Client) -> dict[str, str]:
+    return heidi_token(client)
+
+
+def writes(client: TestClient | httpx.Client, tag: str) -> dict[str, Any]:
+    """One acknowledged write per API (a create each, an order status change); returns what to look for."""
+    patient = client.post(f"{IMPILO}/patient", json={"firstName": tag, "lastName": "Kept"}, headers=IMPILO_KEY)
+    moved = client.post("/__mock/impilo/orders/1/status", json={"status": "cancelled"})
+    profile = client.post(f"{HEIDI}/patient-profiles", json={"first_name": tag}, headers=heidi_auth(client))
+    legit = client.post(
+        f"{LEGIT}/patients", json={"externalId": f"ext-{tag}", "email": f"{tag}@example.com"}, headers=LEGIT_AUTH
+    )
+    assert [r.status_code for r in (patient, moved, profile, legit)] == [201, 200, 200, 201]
+    return {"impilo": patient.json()["id"], "heidi": profile.json()["data"]["id"], "legit": legit.json()["id"]}
+
+
+def assert_kept(client: TestClient | httpx.Client, tag: str, ids: dict[str, Any]) -> None:
+    patient = client.get(f"{IMPILO}/patient/{ids['impilo']}", headers=IMPILO_KEY)
+    assert patient.status_code == 200 and patient.json()["firstName"] == tag
+    order = client.get(f"{IMPILO}/order/1", headers=IMPILO_KEY).json()
+    assert order["currentStatus"] == "cancelled" and order["orderEvents"][-1]["name"] == "cancelled"
+    profile = client.get(f"{HEIDI}/patient-profiles/{ids['heidi']}", headers=heidi_auth(client))
+    assert profile.status_code == 200 and profile.json()["data"]["first_name"] == tag
+    legit = client.get(f"{LEGIT}/patients/{ids['legit']}", headers=LEGIT_AUTH)
+    assert legit.status_code == 200 and legit.json()["externalId"] == f"ext-{tag}"
+    sent = client.get("/__mock/outbox", params={"api": "legit_health"}).json()
+    assert f"{tag}@example.com" in {m["to"] for m in sent}
+
+
+# --- the existing behaviour, with the state in a file ---
+
+FLOWS = [
+    pytest.param(test_impilo.test_impilo_patient_created_is_readable_listed_and_findable_by_external_identifier,
+                 id="impilo-patient-create-read-list-find"),
+    pytest.param(test_impilo.test_impilo_put_replaces_and_patch_changes_only_given_fields, id="impilo-put-patch"),
+    pytest.param(test_impilo.test_impilo_list_paginates_with_exact_totals_and_first_last_flags, id="impilo-paging"),
+    pytest.param(test_impilo.test_impilo_created_order_is_fully_expanded_and_listed, id="impilo-order"),
+    pytest.param(test_impilo.test_impilo_webhook_subscription_lifecycle, id="impilo-webhook-crud"),
+    pytest.param(test_heidi.test_create_patient_profile_is_retrievable_and_listed_when_created,
+                 id="heidi-profile-create-read-list"),
+    pytest.param(test_heidi.test_update_patient_profile_changes_only_given_fields_when_patched,
+                 id="heidi-profile-patch"),
+    pytest.param(test_heidi.test_batch_delete_removes_profiles_and_unlinks_sessions_when_ids_exist,
+                 id="heidi-profile-delete"),
+    pytest.param(test_heidi.test_update_session_changes_only_given_fields_when_patched, id="heidi-session-patch"),
+    pytest.param(test_legit_health.test_create_patient_is_readable_with_active_episodes_when_created_with_conditions,
+                 id="legit-patient-create-read"),
+    pytest.param(test_legit_health.test_create_patient_conflicts_and_changes_nothing_when_external_id_exists,
+                 id="legit-patient-conflict"),
+    pytest.param(test_legit_health.test_patch_patient_pause_finishes_active_episode_when_action_is_pause,
+                 id="legit-patient-patch"),
+    pytest.param(test_legit_health.test_get_encounters_orders_by_planned_for_when_created_out_of_order,
+                 id="legit-encounters-list"),
+    pytest.param(test_mock_server.test_reset_returns_to_the_seed_state, id="reset"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_state_file_app_behaves_like_the_in_memory_one_when_a_flow_runs(
+    make_client: MakeClient, state_file: str, flow: Callable[..., None]
+) -> None:
+    client = make_client(state_file=state_file)
+    fixtures = {"client": lambda: client, "heidi_auth": lambda: heidi_auth(client)}
+    flow(**{name: fixtures[name]() for name in inspect.signature(flow).parameters})
+
+
+def test_state_file_seed_state_equals_the_in_memory_one_ids_included(make_client: MakeClient, state_file: str) -> None:
+    in_file = make_client(seed=7, state_file=state_file)
+    in_memory = make_client(seed=7)
+    assert state(in_file) == state(in_memory)
+    assert in_file.get("/__mock/outbox").json() == in_memory.get("/__mock/outbox").json() == []
+
+
+# --- restarts, reset, seed changes ---
+
+
+def test_state_survives_a_restart_without_reseeding_when_the_file_is_reused(
+    make_client: MakeClient, state_file: str
+) -> None:
+    first = make_client(state_file=state_file)
+    ids = writes(first, "Ada")
+    before = state(first)
+    second = make_client(state_file=state_file)
+    assert_kept(second, "Ada", ids)
+    assert state(second) == before
+    again = writes(second, "Bea")  # ids go on from where the first run stopped
+    assert again["impilo"] > ids["impilo"] and again["heidi"] != ids["heidi"] and again["legit"] != ids["legit"]
+
+
+def test_reset_reseeds_the_file_and_a_restart_keeps_the_seed_state(make_client: MakeClient, state_file: str) -> None:
+    client = make_client(state_file=state_file)
+    seeded = state(client)
+    writes(client, "Ada")
+    assert client.post("/__mock/reset").status_code == 200
+    assert state(client) == seeded
+    assert client.get("/__mock/outbox").json() == []
+    assert state(make_client(state_file=state_file)) == seeded
+
+
+def test_another_seed_replaces_the_files_state_with_that_seeds(make_client: MakeClient, state_file: str) -> None:
+    writes(make_client(seed=0, state_file=state_file), "Ada")
+    assert state(make_client(seed=1, state_file=state_file)) == state(make_client(seed=1))
+
+
+# --- the store itself ---
+
+
+def test_failed_check_then_act_block_writes_nothing_when_it_raises(state_file: str) -> None:
+    store = SQLiteStore(0, state_file)
+    patients = store.collection("impilo", "patients", unique=("externalIdentifier",))
+    with pytest.raises(RuntimeError), store.lock:
+        patients.add(lambda key: {"id": key, "externalIdentifier": "x"})
+        raise RuntimeError("conflict found after the write")
+    assert len(patients) == 0 and patients.find_unique("externalIdentifier", "x") is None
+    store.close()
+
+
+def test_two_stores_on_one_file_see_each_others_writes_and_never_share_an_id(state_file: str) -> None:
+    one, two = SQLiteStore(0, state_file), SQLiteStore(0, state_file)
+    a, b = (s.collection("legit_health", "patients", id_kind="uuid", unique=("externalId",)) for s in (one, two))
+    first = a.add(lambda key: {"id": key, "externalId": "e1"})
+    second = b.add(lambda key: {"id": key, "externalId": "e2"})
+    assert first["id"] != second["id"]
+    assert b.get(first["id"]) == first and a.find_unique("externalId", "e2") == second
+    assert len(a) == len(b) == 2 and a.slice(0, 2) == b.values() == [first, second]
+    one.close()
+    two.close()
+
+
+def test_lookups_and_pages_use_indexes_not_scans(state_file: str) -> None:
+    store = SQLiteStore(0, state_file)
+    patients = store.collection("impilo", "patients", unique=("externalIdentifier",))
+    for n in range(50):
+        patients.add(lambda key, n=n: {"id": key, "externalIdentifier": f"ext-{n}"})
+    connection = store.connection()
+    executed: list[str] = []
+    connection.set_trace_callback(executed.append)
+    patients.get(7), patients.find_unique("externalIdentifier", "ext-7"), patients.slice(0, 15), len(patients)
+    connection.set_trace_callback(None)
+    plans = {s: [row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {s}")] for s in executed}
+    assert len(plans) == 4
+    assert all(step.startswith("SEARCH") for steps in plans.values() for step in steps), plans
+    store.close()
+
+
+# --- a real server: concurrency, crashes ---
+
+
+def test_ids_stay_unique_and_totals_exact_when_two_servers_on_one_file_take_1000_concurrent_creates(
+    state_file: str,
+) -> None:
+    with (
+        LiveServer(seed=0, state_file=state_file) as one,
+        LiveServer(seed=0, state_file=state_file) as two,
+        httpx.Client(base_url=one.url, timeout=60) as first,
+        httpx.Client(base_url=two.url, timeout=60) as second,
+    ):
+        clients, auth = (first, second), heidi_auth(first)
+        before = {"impilo": total_impilo(first), "heidi": len(profiles(second, auth))}
+
+        def create(n: int) -> tuple[str, Any]:
+            http = clients[n % 2]
+            if n % 3 == 0:
+                r = http.post(f"{IMPILO}/patient", json={"firstName": f"C{n}", "lastName": "Load"}, headers=IMPILO_KEY)
+                return "impilo", r.json()["id"] if r.status_code == 201 else r.text
+            if n % 3 == 1:
+                r = http.post(f"{HEIDI}/patient-profiles", json={"first_name": f"C{n}"}, headers=auth)
+                return "heidi", r.json()["data"]["id"] if r.status_code == 200 else r.text
+            r = http.post(f"{LEGIT}/patients", json={"externalId": f"load-{n}"}, headers=LEGIT_AUTH)
+            return "legit", r.json()["id"] if r.status_code == 201 else r.text
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            created = list(pool.map(create, range(1000)))
+        by_api = {api: [key for kind, key in created if kind == api] for api in ("impilo", "heidi", "legit")}
+        assert {api: len(set(keys)) for api, keys in by_api.items()} == {"impilo": 334, "heidi": 333, "legit": 333}
+        for http in clients:  # each server sees every write, whichever server took it
+            assert total_impilo(http) == before["impilo"] + 334
+            assert len(profiles(http, auth)) == before["heidi"] + 333
+            assert sorted(legit_ids(http, [f"load-{n}" for n in range(2, 1000, 3)])) == sorted(by_api["legit"])
+
+
+def legit_ids(http: httpx.Client, external_ids: list[str]) -> list[str]:
+    found = []
+    for start in range(0, len(external_ids), 100):  # the spec takes up to 100 ids per request
+        params = {"externalIds[]": external_ids[start : start + 100]}
+        found += [p["id"] for p in http.get(f"{LEGIT}/patients", params=params, headers=LEGIT_AUTH).json()]
+    return found
+
+
+def total_impilo(http: httpx.Client) -> int:
+    return int(http.get(f"{IMPILO}/patient", headers=IMPILO_KEY).json()["total"])
+
+
+def profiles(http: httpx.Client, auth: dict[str, str]) -> list[dict[str, Any]]:
+    return http.get(f"{HEIDI}/patient-profiles", headers=auth).json()["data"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def serve(state_file: str) -> Iterator[Callable[..., tuple[subprocess.Popen[bytes], str]]]:
+    """Factory: `python -m mocks` in its own process with STATE=<file> (killed at the end if still running)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+        port = free_port()
+        env = {**os.environ, "STATE": state_file, "WORKERS": str(workers)}
+        command = [sys.executable, "-m", "mocks", "--port", str(port)]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        started.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    return process, url
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("the mock did not start")
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def test_every_acknowledged_write_survives_a_sigkill_when_the_server_restarts_on_the_file(
+    serve: Callable[..., tuple[subprocess.Popen[bytes], str]],
+) -> None:
+    process, url = serve()
+    with httpx.Client(base_url=url) as http:
+        before = total_impilo(http)
+        kept = {f"W{n}": writes(http, f"W{n}") for n in range(5)}
+        os.kill(process.pid, signal.SIGKILL)  # right after the last answer: no shutdown, no checkpoint
+    process.wait()
+    _, url = serve()
+    with httpx.Client(base_url=url) as http:
+        for tag, ids in kept.items():
+            assert_kept(http, tag, ids)
+        assert total_impilo(http) == before + len(kept)
+
+
+def test_workers_share_one_state_file_with_unique_ids_and_exact_totals(
+    serve: Callable[..., tuple[subprocess.Popen[bytes], str]],
+) -> None:
+    _, url = serve(workers=2)
+    with httpx.Client(base_url=url, timeout=60) as http:
+        before = total_impilo(http)
+
+        def create(n: int) -> int:
+            response = http.post(
+                f"{IMPILO}/patient", json={"firstName": f"W{n}", "lastName": "Workers"}, headers=IMPILO_KEY
+            )
+            assert response.status_code == 201, response.text
+            return int(response.json()["id"])
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            ids = list(pool.map(create, range(1000)))
+        assert len(set(ids)) == 1000
+        totals = {total_impilo(http) for _ in range(6)}  # answered by whichever worker: all agree
+        assert totals == {before + 1000}
+
+
+def test_python_m_mocks_refuses_several_workers_without_a_state_file() -> None:
+    env = {**os.environ, "WORKERS": "2"}
+    env.pop("STATE", None)
+    result = subprocess.run([sys.executable, "-m", "mocks", "--port", str(free_port())], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: WORKERS>1 needs STATE=<file>: worker processes share their state through it"
+    ]
