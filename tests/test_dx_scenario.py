@@ -227,12 +227,17 @@ def test_latency_slows_only_the_configured_api_when_set_for_one_api(make_client:
     assert seconds("/healthz", {}) < 0.25
 
 
-def test_error_rate_injects_nothing_when_the_operation_documents_no_5xx_or_429(
+def test_error_rate_injects_only_the_documented_429_and_503_in_the_vendor_shape(
     make_client: Callable[..., TestClient],
 ) -> None:
     client = make_client(conditions={api: Conditions(error_rate=1.0) for api in specs.APIS})
-    statuses = {client.get(f"{base('impilo')}/patient/1234", headers=IMPILO_KEY).status_code for _ in range(5)}
-    assert statuses == {200}
+    before = client.get("/__mock/state").json()
+    answers = [client.post(f"{base('impilo')}/patient", json={"firstName": "A", "lastName": "B"}, headers=IMPILO_KEY)
+               for _ in range(30)]  # fmt: skip
+    assert {r.status_code for r in answers} == {429, 503}
+    assert all(r.json()["status"] == r.status_code and r.json()["message"] for r in answers)
+    assert all(int(r.headers["retry-after"]) >= 0 for r in answers if r.status_code == 429)
+    assert client.get("/__mock/state").json() == before  # an injected error changes nothing
 
 
 def test_simulator_injects_only_the_documented_statuses_when_error_rate_is_set() -> None:
