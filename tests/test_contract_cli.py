@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from contracts.__main__ import main
+from contracts.runner import load_config, run
 from tests.conftest import LiveServer, base
 
 
@@ -81,3 +83,17 @@ def test_contract_exits_2_when_every_call_is_401(monkeypatch: pytest.MonkeyPatch
         )
     assert code == 2
     assert "answered 401" in capsys.readouterr().err
+
+
+def test_contract_rate_option_bounds_the_requests_per_second() -> None:
+    phases = {"coverage": {"enabled": False}, "stateful": {"enabled": False}}
+    config = load_config(overrides={"generation": {"max-examples": 6}, "phases": phases})
+    with LiveServer(seed=0) as server:
+        httpx.delete(f"{server.url}/__mock/requests")
+        outcome = run("impilo", base_url=f"{server.url}{base('impilo')}", operation_ids=["getItem", "getKit"],
+                      rate="4/s", config=config)  # fmt: skip
+        journal = httpx.get(f"{server.url}/__mock/requests", params={"api": "impilo"}).json()
+    moments = sorted(datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")) for entry in journal)
+    assert outcome.ok and len(moments) >= 10
+    busiest = max(sum(1 for m in moments if timedelta(0) <= m - start < timedelta(seconds=1)) for start in moments)
+    assert busiest <= 5  # 4 per second, plus one at a window's edge
