@@ -67,9 +67,21 @@ VENDOR_PATIENTS: tuple[dict[str, Any], ...] = (
 )
 
 
+# The ids the spec's examples use (specs/legit_health.yaml components/parameters), given to the first
+# vendor patient's records, so the examples (and Schemathesis' examples phase) reach real data.
+SPEC_EXAMPLE_IDS = {
+    "patient": "0b6f3c1e-8d2a-4f5b-9c7e-1a2b3c4d5e6f",
+    "condition": "5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
+    "episode": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+    "encounter": "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8",
+}
+REFERENCE_FIELDS = ("id", "patientId", "conditionId", "episodeOfCareId")
+
+
 def seed_all(records: Records, faker: SchemaFaker, patient_schema: dict[str, Any], body_sites: list[str]) -> None:
     for vendor in VENDOR_PATIENTS:
         _seed_vendor_patient(records, faker, vendor)
+    _adopt_spec_example_ids(records, VENDOR_PATIENTS[0]["externalId"])
     for index in range(GENERATED_PATIENTS):
         _seed_generated_patient(records, faker, patient_schema, body_sites, index)
 
@@ -113,6 +125,28 @@ def _seed_generated_patient(
         story = fake.random_element(tuple(STORIES))
         at = created + timedelta(days=fake.random_int(0, 30), hours=fake.random_int(0, 8))
         STORIES[story](records, fake, _condition(records, patient_id, code, site, at))
+
+
+def _adopt_spec_example_ids(records: Records, external_id: str) -> None:
+    """Give one patient, its first condition, that condition's episode and its first encounter the ids
+    the spec's examples name, rewriting every reference to them."""
+    patient = records.patients.find_unique("externalId", external_id)
+    assert patient is not None
+    condition = records.conditions.where(lambda c: c["patientId"] == patient["id"])[0]
+    episode = records.episodes_of(condition["id"])[0]
+    encounter = records.encounters_of(episode["id"])[0]
+    renamed = {
+        patient["id"]: SPEC_EXAMPLE_IDS["patient"],
+        condition["id"]: SPEC_EXAMPLE_IDS["condition"],
+        episode["id"]: SPEC_EXAMPLE_IDS["episode"],
+        encounter["id"]: SPEC_EXAMPLE_IDS["encounter"],
+    }
+    for collection in (records.patients, records.conditions, records.episodes, records.encounters):
+        for record in collection.values():
+            moved = {k: renamed.get(v, v) if k in REFERENCE_FIELDS else v for k, v in record.items()}
+            if moved != record:
+                collection.delete(record["id"])
+                collection.put(moved["id"], moved)
 
 
 def _email(first: str, last: str, index: int) -> str:
