@@ -146,7 +146,7 @@ def _adopt_spec_example_ids(records: Records, external_id: str) -> None:
             moved = {k: renamed.get(v, v) if k in REFERENCE_FIELDS else v for k, v in record.items()}
             if moved != record:
                 collection.delete(record["id"])
-                collection.put(moved["id"], moved)
+                collection.put(str(moved["id"]), moved)
 
 
 def _email(first: str, last: str, index: int) -> str:
