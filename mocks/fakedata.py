@@ -86,22 +86,23 @@ def _is_reference(schema: Schema) -> bool:
     return "id" in schema.get("properties", {})
 
 
-def _effective(schema: Schema) -> Schema:
-    """Merge `allOf` parts and take the first `oneOf`/`anyOf` branch, enough to fill a response."""
-    if "allOf" in schema:  # object parts merge their properties; a wrapped plain type keeps its keywords
-        merged: Schema = {k: v for k, v in schema.items() if k != "allOf"}
-        for part in map(_effective, schema["allOf"]):
+def merged(schema: Schema) -> Schema:
+    """`allOf` parts merged into one schema (a wrapped plain type keeps its keywords); for `oneOf`/`anyOf`
+    the first branch, with the keywords beside it. Builds new dicts: the spec is never modified."""
+    if "allOf" in schema:
+        result: Schema = {k: v for k, v in schema.items() if k != "allOf"}
+        for part in map(merged, schema["allOf"]):
             for key, value in part.items():
                 if key == "properties":
-                    merged.setdefault("properties", {}).update(value)
+                    result["properties"] = {**result.get("properties", {}), **value}
                 elif key == "required":
-                    merged["required"] = [*merged.get("required", []), *value]
+                    result["required"] = [*result.get("required", []), *value]
                 else:
-                    merged.setdefault(key, value)
-        return merged
+                    result.setdefault(key, value)
+        return result
     for key in ("oneOf", "anyOf"):
         if schema.get(key):
-            return _effective(schema[key][0])
+            return merged({**{k: v for k, v in schema.items() if k != key}, **schema[key][0]})
     return schema
 
 
@@ -120,17 +121,17 @@ class SchemaFaker:
     def fill(self, schema: Schema, key: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
         """`given` plus a value for every missing, non-reference property of an object schema."""
         self.reseed(key)
-        value = self._object(_effective(schema), dict(given or {}), depth=0)
+        value = self._object(merged(schema), dict(given or {}), depth=0)
         return value
 
     def value(self, schema: Schema, name: str = "", key: str | None = None) -> Any:
         if key is not None:
             self.reseed(key)
-        return self._value(_effective(schema), name, depth=0)
+        return self._value(merged(schema), name, depth=0)
 
     def _object(self, schema: Schema, given: dict[str, Any], depth: int) -> dict[str, Any]:
         for name, prop in schema.get("properties", {}).items():
-            prop = _effective(prop)
+            prop = merged(prop)
             if name in given or prop.get("readOnly") is False or _is_reference(prop) or name == "id":
                 continue
             produced = self._value(prop, name, depth + 1)
@@ -148,7 +149,7 @@ class SchemaFaker:
         if kind == "array":
             if depth >= 4:
                 return []
-            items = _effective(schema.get("items", {}))
+            items = merged(schema.get("items", {}))
             count = max(1, min(2, schema.get("minItems", 1)))
             values = [self._value(items, name.rstrip("s"), depth + 1) for _ in range(count)]
             return [v for v in values if v is not _SKIP]
@@ -184,4 +185,4 @@ class SchemaFaker:
 
 _SKIP: Any = object()
 
-__all__ = ["SchemaFaker", "fictional_phone", "synthetic_email"]
+__all__ = ["SchemaFaker", "fictional_phone", "merged", "synthetic_email"]

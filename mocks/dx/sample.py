@@ -11,29 +11,10 @@ import copy
 import re
 from typing import Any
 
-from mocks.fakedata import SchemaFaker
+from mocks.fakedata import SchemaFaker, merged
 
 Schema = dict[str, Any]
 MAX_DEPTH = 6  # below this only required properties are filled, so recursive schemas end
-
-
-def merged(schema: Schema) -> Schema:
-    """`allOf` parts merged into one schema; the first branch of `oneOf`/`anyOf`."""
-    if "allOf" in schema:
-        result: Schema = {k: v for k, v in schema.items() if k != "allOf"}
-        for part in map(merged, schema["allOf"]):
-            for key, value in part.items():
-                if key == "properties":
-                    result["properties"] = {**result.get("properties", {}), **value}
-                elif key == "required":
-                    result["required"] = [*result.get("required", []), *value]
-                else:
-                    result.setdefault(key, value)
-        return result
-    for key in ("oneOf", "anyOf"):
-        if schema.get(key):
-            return merged({**{k: v for k, v in schema.items() if k != key}, **schema[key][0]})
-    return schema
 
 
 def sample(schema: Schema, faker: SchemaFaker, key: str) -> Any:
