@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -51,7 +52,12 @@ def build(config: MockConfig) -> connexion.AsyncApp:
     load_specs()
     if config.access_log:
         log_access_to_stdout()
-    return create_app(config=config)
+    app = create_app(config=config)
+    # The specs, validators and seed data live as long as the process: move them out of the garbage
+    # collector's way. Measured with wrk on GET /patient/1234: p99 57 -> 29-32 ms, +3-9% req/s.
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def app_from_env() -> connexion.AsyncApp:
