@@ -14,6 +14,7 @@ READ_ONLY ?=
 RATE ?=
 MAX_TIME ?= 900
 BENCH_ARGS ?=
+SOAK_ARGS ?=
 PRISM_VERSION ?= 5
 PRISM := .tools/prism/node_modules/.bin/prism
 
@@ -56,13 +57,16 @@ contract: venv ## Check a server (URL=...) or a fresh mock against the specs: AP
 	API=$(API) URL=$(URL) PROFILE=$(PROFILE) READ_ONLY=$(READ_ONLY) RATE=$(RATE) MAX_TIME=$(MAX_TIME) \
 		$(BIN)/python -m contracts
 
-.PHONY: bench bench-scale bench-tools
+.PHONY: bench bench-scale bench-tools soak
 
 bench: venv bench-tools $(PRISM) ## Our Impilo mock vs Prism under wrk, then the store-size curve: reports/bench.json
 	$(BIN)/python -m bench --prism $(PRISM) $(BENCH_ARGS)
 
 bench-scale: venv ## Only the store-size curve (1k/10k/100k Impilo patients, in-process)
 	$(BIN)/python -m bench --only scale $(BENCH_ARGS)
+
+soak: venv bench-tools ## Negative fuzzing (5,000+ cases per API) + failing webhook receivers under wrk: reports/soak.json
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 bench-tools: ## wrk from Debian's packages, installed when missing (needs root)
 	@command -v wrk >/dev/null 2>&1 || { \

@@ -145,7 +145,7 @@ class FullParameterValidator(ParameterValidator):
         if schema.get("nullable") and value in ("null", "None"):
             return None
         errors = list(request_validator(schema).iter_errors(value))
-        return "; ".join(_shorten(e.message) for e in errors) if errors else None
+        return _shorten("; ".join(_shorten(e.message) for e in errors)) if errors else None
 
     def validate_request(self, request) -> None:  # type: ignore[no-untyped-def]
         violations: list[Violation] = []

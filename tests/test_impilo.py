@@ -489,3 +489,12 @@ def test_impilo_seed_example_works_verbatim_on_a_fresh_server(
     if path == "/order" and method == "POST":
         assert len(got["orderItems"]) == 4 and len(got["orderKits"]) == 4 and got["orderEvents"]
         assert ("patient" in got) != ("site" in got)
+
+
+def test_impilo_rejected_patient_write_leaves_no_new_site_behind(client: TestClient) -> None:
+    existing = client.get(f"{B}/patient/1234", headers=IMPILO_KEY).json()["externalIdentifier"]
+    sites_before = state(client)["sites"]
+    body = {**PATIENT_MINIMAL, "externalIdentifier": existing, "site": {"name": "Orphan Clinic"}}
+    assert client.post(f"{B}/patient", json=body, headers=IMPILO_KEY).status_code == 409
+    assert client.put(f"{B}/patient/2", json=body, headers=IMPILO_KEY).status_code == 409
+    assert state(client)["sites"] == sites_before

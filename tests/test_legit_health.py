@@ -654,3 +654,10 @@ def test_patch_patient_answers_409_and_changes_nothing_when_condition_is_not_the
 
     assert daniel_condition["id"] in assert_problem(response, 409)["detail"]
     assert state(client) == before
+
+
+def test_validation_detail_stays_within_the_documented_length_when_many_values_are_bad(client: TestClient) -> None:
+    params = {"externalIds[]": ["x" * 256 for _ in range(25)]}
+    response = client.get(f"{base('legit_health')}/patients", params=params, headers=LEGIT_AUTH)
+    assert response.status_code == 400
+    assert 0 < len(response.json()["detail"]) <= 4000

@@ -90,13 +90,14 @@ class Handlers(WebhookApi):
             record.update(id=patient_id, siteId=None)
         else:
             record = {**base, **given}
-        if "site" in body:
-            record["siteId"] = self._site_for_patient(body["site"])
         duplicate = record.get("externalIdentifier") and self.c["patients"].find_unique(
             "externalIdentifier", record["externalIdentifier"]
         )
         if duplicate and duplicate["id"] != patient_id:
             raise conflict(f"A patient with externalIdentifier {record['externalIdentifier']!r} already exists")
+        # Only once the write is known to succeed: a rejected patient must not leave a new site behind.
+        if "site" in body:
+            record["siteId"] = self._site_for_patient(body["site"])
         return record
 
     def _site_for_patient(self, site: dict[str, Any] | None) -> int | None:
