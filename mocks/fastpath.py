@@ -81,8 +81,8 @@ class CompiledJSONResponseValidator(AbstractResponseBodyValidator):
         body = b"".join(stream)
         if not body:
             return None
-        try:
-            return _Orjson.loads(body)
+        try:  # the standard library keeps integers beyond 64 bits exact (orjson reads them as floats)
+            return json.loads(body)
         except ValueError as exc:
             raise NonConformingResponseBody(str(exc)) from exc
 
@@ -114,10 +114,7 @@ class _Orjson:
 
     @staticmethod
     def loads(data: str | bytes) -> t.Any:
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return json.loads(data)
+        return json.loads(data)  # exact: orjson reads integers beyond 64 bits as floats
 
 
 JSONIFIER = Jsonifier(_Orjson)

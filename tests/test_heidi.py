@@ -645,3 +645,12 @@ def test_seed_page_not_found_example_answers_as_documented_when_profile_is_unkno
 
     assert response.status_code == 404
     assert response.json() == {"detail": {"msg": "Patient profile not found", "type": "PatientProfileNotFoundError"}}
+
+
+def test_session_keeps_an_integer_beyond_64_bits_exactly_when_patched(
+    client: TestClient, heidi_auth: dict[str, str]
+) -> None:
+    url = f"{base('heidi')}/sessions/1234567890"
+    huge = 445063466220306493345890304
+    assert client.patch(url, json={"duration": huge}, headers=heidi_auth).status_code == 200
+    assert client.get(url, headers=heidi_auth).json()["session"]["duration"] == huge
