@@ -104,7 +104,11 @@ class WebhookDispatcher:
     def _client(self) -> httpx.AsyncClient:
         loop = id(asyncio.get_running_loop())
         if loop not in self._clients:
-            self._clients[loop] = httpx.AsyncClient(timeout=self.timeout)
+            # No pool cap or pool wait: a burst of events must not queue behind a fixed number of
+            # connections and time out before it is even sent (then retry, and add to the burst).
+            timeout = httpx.Timeout(self.timeout, pool=None)
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+            self._clients[loop] = httpx.AsyncClient(timeout=timeout, limits=limits)
         return self._clients[loop]
 
     def allowed(self, url: str) -> bool:
