@@ -106,12 +106,12 @@ def test_concurrent_creates_get_unique_ids_and_exact_totals() -> None:
             assert response.status_code == 201
             return int(response.json()["id"])
 
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            ids = list(pool.map(create, range(300)))
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            ids = list(pool.map(create, range(1000)))
         after = http.get(url, params={"name": "Load", "size": 250}, headers=IMPILO_KEY).json()
-        assert len(set(ids)) == 300
-        assert http.get(url, headers=IMPILO_KEY).json()["total"] == before + 300
-        assert after["total"] == 300
+        assert len(set(ids)) == 1000
+        assert http.get(url, headers=IMPILO_KEY).json()["total"] == before + 1000
+        assert after["total"] == 1000
         assert all(http.get(f"{url}/{i}", headers=IMPILO_KEY).status_code == 200 for i in ids[::25])
 
 
