@@ -10,25 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from bench import compare, report, scale
-from bench.wrk import WrkSettings
+from bench.wrk import add_wrk_arguments, settings_from
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", choices=("side-by-side", "scale"), help="run one part (default: both)")
     parser.add_argument("--prism", type=Path, default=Path(".tools/prism/node_modules/.bin/prism"))
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--duration", default="10s", help="wrk -d of each measured run (default 10s)")
-    parser.add_argument("--warmup", default="2s", help="wrk run before each measured one, discarded (default 2s)")
-    parser.add_argument("--rounds", type=int, default=2, help="side-by-side rounds, order reversed each (median)")
+    add_wrk_arguments(parser, "side-by-side rounds, order reversed each (median)")
     parser.add_argument("--startup-runs", type=int, default=3, help="launches timed per server (median kept)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="stored patients for the scale curve")
     parser.add_argument("--requests", type=int, default=300, help="requests per operation and size (scale)")
     parser.add_argument("--out", type=Path, default=Path("reports/bench.json"))
     args = parser.parse_args(argv)
 
-    settings = WrkSettings(args.threads, args.connections, args.duration, args.warmup)
+    settings = settings_from(args)
     sections: dict[str, Any] = {
         "generated_at": report.now(),
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),

@@ -22,7 +22,7 @@ from typing import Any
 
 from bench import fuzz, report, webhook_soak
 from bench.receivers import running_hub
-from bench.wrk import WrkSettings
+from bench.wrk import add_wrk_arguments, settings_from
 
 APIS = ("impilo", "heidi", "legit_health")
 
@@ -109,11 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261121, help="seed of the first round; +1 per round")
     parser.add_argument("--max-rounds", type=int, default=12, help="rounds per API at most")
     parser.add_argument("--fuzz-seconds", type=float, default=150.0, help="no new round after this, per API")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--duration", default="10s", help="wrk -d of each measured run (default 10s, as bench)")
-    parser.add_argument("--warmup", default="2s", help="wrk run before each measured one, discarded")
-    parser.add_argument("--rounds", type=int, default=2, help="runs per webhook scenario, order reversed each")
+    add_wrk_arguments(parser, "runs per webhook scenario, order reversed each")
     parser.add_argument("--webhook-timeout", type=float, default=2.0, help="WEBHOOK_TIMEOUT of the mock, s")
     parser.add_argument("--webhook-retries", default="0.2,0.5,1", help="WEBHOOK_RETRIES of the mock, s")
     parser.add_argument("--p99-target", type=float, default=1.2, help="p99 / no-webhook p99 to call a pass")
@@ -142,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         summary += fuzz_notes(results)
         print("\n".join(summary), flush=True)
     if args.only != "fuzz":
-        settings = WrkSettings(args.threads, args.connections, args.duration, args.warmup)
+        settings = settings_from(args)
         schedule = _floats(args.webhook_retries)
         mock_env = f"WEBHOOK_TIMEOUT={args.webhook_timeout:g} WEBHOOK_RETRIES={args.webhook_retries}"
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import tempfile
@@ -24,6 +25,20 @@ class WrkSettings:
     def argv(self, duration: str | None = None) -> list[str]:
         return ["-t", str(self.threads), "-c", str(self.connections), "-d", duration or self.duration,
                 "--timeout", self.timeout, "--latency"]  # fmt: skip
+
+
+def add_wrk_arguments(parser: argparse.ArgumentParser, rounds_help: str) -> None:
+    """The load settings `make bench` and `make soak` share, so both measure the same way."""
+    defaults = WrkSettings()
+    parser.add_argument("--threads", type=int, default=defaults.threads)
+    parser.add_argument("--connections", type=int, default=defaults.connections)
+    parser.add_argument("--duration", default=defaults.duration, help="wrk -d of each measured run (default 10s)")
+    parser.add_argument("--warmup", default=defaults.warmup, help="wrk run before each measured one, discarded")
+    parser.add_argument("--rounds", type=int, default=2, help=rounds_help)
+
+
+def settings_from(args: argparse.Namespace) -> WrkSettings:
+    return WrkSettings(args.threads, args.connections, args.duration, args.warmup)
 
 
 @dataclass
