@@ -14,7 +14,6 @@ Admin API (documented in README):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 import connexion
 from starlette.requests import Request
@@ -108,7 +107,3 @@ def mount(
 
     for path, methods, endpoint in routes:
         app.add_url_rule(path, endpoint.__name__ + path, endpoint, methods=methods)
-
-
-def json_body_or_empty(payload: Any) -> dict[str, Any]:
-    return payload if isinstance(payload, dict) else {}

@@ -6,7 +6,6 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
-from mocks.admin import json_body_or_empty
 from mocks.context import MockContext
 from mocks.errors import conflict
 from mocks.legit_health import commands, messages, rules
@@ -82,7 +81,7 @@ class Handlers:
         return self.records.episodes_of(condition["id"]), 200
 
     async def create_episode_of_care(self, condition_id: str, body: Any = None, **_: Any) -> Reply:
-        fields = json_body_or_empty(body)  # an absent (optional) body arrives as b""
+        fields = body if isinstance(body, dict) else {}  # an absent (optional) body arrives as b""
         status: str = fields.get("status", "active")
         with self.records.lock:
             condition = self.records.condition(condition_id)
