@@ -24,10 +24,12 @@ from mocks import admin
 from mocks.apis import APIS, api_for_path
 from mocks.config import MockConfig
 from mocks.context import MockContext
+from mocks.dispatch import Dispatcher, compile_plans
 from mocks.dx import tools
+from mocks.dx.journal import Journal
 from mocks.errors import MockError, render
 from mocks.fastpath import JSONIFIER
-from mocks.security import security_map
+from mocks.security import credential_checks, security_map
 from mocks.validation import ExplodedArrayURIParser, make_validator_map
 
 __all__ = ["context_of", "create_app"]
@@ -119,18 +121,28 @@ def _allow_index(documents: dict[str, dict[str, Any]]) -> list[tuple[str, re.Pat
     return index
 
 
-def _error_handler_for(
+def _error_response_for(
     allow: list[tuple[str, re.Pattern[str], str]],
-) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
-    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        path = request.url.path
+) -> Callable[[str, Exception], tuple[int, bytes, str, dict[str, str]]]:
+    """Status, body, content type and headers of the error answering a request for `path`."""
+
+    def respond(path: str, exc: Exception) -> tuple[int, bytes, str, dict[str, str]]:
         api = api_for_path(path)
         error = _as_mock_error(exc)
         if error.kind == "method_not_allowed":
             methods = next((m for name, rx, m in allow if rx.match(path)), None)
             if methods:
                 error.headers["Allow"] = methods
-        status, body, content_type, headers = render(error, api.name if api else None, path)
+        return render(error, api.name if api else None, path)
+
+    return respond
+
+
+def _error_handler(
+    respond: Callable[[str, Exception], tuple[int, bytes, str, dict[str, str]]],
+) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        status, body, content_type, headers = respond(request.url.path, exc)
         return ConnexionResponse(status_code=status, body=body, content_type=content_type, headers=headers)
 
     return handle
@@ -143,14 +155,16 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     context = MockContext(config=config, specs={api.name: specs.load(api.name) for api in APIS})
     app = connexion.AsyncApp(__name__, specification_dir=str(specs.SPEC_DIR))
     validator_map = make_validator_map(config.max_body_bytes)
+    resolvers = {}
     for api in APIS:
         module = importlib.import_module(f"mocks.{api.name}")
         context.services[api.name] = module.Handlers(context)
+        resolvers[api.name] = _resolver(context.services[api.name])
         app.add_api(
             context.specs[api.name],
             base_path=api.base_path,
             name=api.name,
-            resolver=_resolver(context.services[api.name]),
+            resolver=resolvers[api.name],
             pythonic_params=True,
             strict_validation=True,
             validate_responses=config.validate_responses,
@@ -159,9 +173,21 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
             jsonifier=JSONIFIER,
             security_map=security_map(api.name, config.credentials),
         )
-    handler = _error_handler_for(_allow_index(context.specs))
+    respond = _error_response_for(_allow_index(context.specs))
     for error_class in (MockError, ProblemException, HTTPException, Exception):
-        app.add_error_handler(error_class, handler)
+        app.add_error_handler(error_class, _error_handler(respond))
+    journal = Journal(config.journal_size)
+    if config.fast_path:  # outermost (added first): what it cannot answer alone goes through all below
+        checks = {api.name: credential_checks(api.name, config.credentials) for api in APIS}
+        app.add_middleware(
+            Dispatcher,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            routes=functools.partial(compile_plans, context.specs, resolvers, checks, config.validate_responses),
+            journal=journal,
+            config=config,
+            error_response=respond,
+            stats=context.dispatch,
+        )
     app.add_middleware(
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
@@ -170,7 +196,7 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
         allow_headers=["*"],
         expose_headers=["Location", "Retry-After"],
     )
-    dev = tools.install(app, context)  # after CORS: the journal sits inside it
+    dev = tools.install(app, context, journal)  # after CORS: the journal sits inside it
     admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear,))
     context.start()  # seeds, unless a state file already holds this seed's data
     setattr(app, _CONTEXT_ATTRIBUTE, context)

@@ -49,6 +49,8 @@ class MockConfig:
     conditions: Mapping[str, Conditions] = field(default_factory=dict)  # API name -> conditions; default none
     journal_size: int = 500  # requests kept by /__mock/requests
     access_log: bool = False
+    # Answer the requests a compiled plan can serve alone ahead of Connexion's chain (mocks/dispatch.py).
+    fast_path: bool = True
 
     def conditions_for(self, api: str) -> Conditions:
         return self.conditions.get(api, Conditions())
@@ -117,4 +119,5 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         journal_size=_int(env, "JOURNAL_SIZE", base.journal_size, minimum=1),
         access_log=env.get("ACCESS_LOG", "0") not in ("", "0", "false", "no"),
         state_file=env.get("STATE") or None,
+        fast_path=env.get("FAST_PATH", "1") not in ("0", "false", "no"),
     )

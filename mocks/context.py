@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mocks.config import MockConfig
+from mocks.dispatch import Stats
 from mocks.fakedata import SchemaFaker
 from mocks.store import INTERNAL_API, Collection, Store, open_store
 
@@ -61,6 +62,7 @@ class MockContext:
     faker: SchemaFaker = field(init=False)
     outbox: Outbox = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
+    dispatch: Stats = field(default_factory=Stats)  # what the compiled dispatcher answered
 
     def start(self) -> None:
         """Seed, unless the store already holds this seed's state (a state file kept from an earlier run).

@@ -87,14 +87,25 @@ class CompiledJSONResponseValidator(AbstractResponseBodyValidator):
             raise NonConformingResponseBody(str(exc)) from exc
 
     def _validate(self, body: t.Any) -> dict | None:
-        validator = compiled_response_validator(self._schema)
-        if not validator.is_valid(body):
-            error = next(iter(validator.iter_errors(body)))
-            where = "/".join(str(p) for p in error.instance_path) or "<root>"
-            raise NonConformingResponseBody(
-                detail=f"Response body does not conform to specification. {error.message} (at {where})"
-            )
+        problem = response_problem(self._schema, body)
+        if problem:
+            raise NonConformingResponseBody(detail=problem)
         return None
+
+
+def response_problem(schema: Schema, body: t.Any) -> str | None:
+    """Why `body` does not conform to a response schema, or None when it does (both request paths)."""
+    validator = compiled_response_validator(schema)
+    try:
+        if validator.is_valid(body):
+            return None
+    except (TypeError, ValueError):  # values JSON would write differently (tuples, huge integers ...)
+        body = json.loads(JSONIFIER.dumps(body))
+        if validator.is_valid(body):
+            return None
+    error = next(iter(validator.iter_errors(body)))
+    where = "/".join(str(p) for p in error.instance_path) or "<root>"
+    return f"Response body does not conform to specification. {error.message} (at {where})"
 
 
 RESPONSE_VALIDATORS = MediaTypeDict({"*/*json": CompiledJSONResponseValidator, "text/plain": TextResponseBodyValidator})

@@ -46,6 +46,12 @@ def issue_heidi_jwt(
 
 def security_map(api: str, credentials: Credentials) -> dict[str, type]:
     """Connexion `security_map` for one API."""
+    bases = {"apiKey": ApiKeySecurityHandler, "bearer": BearerSecurityHandler}
+    return {kind: _handler(bases[kind], check) for kind, check in credential_checks(api, credentials).items()}
+
+
+def credential_checks(api: str, credentials: Credentials) -> dict[str, Check]:
+    """One API's credential checks by Connexion scheme kind (`apiKey`, `bearer`): claims, or a 401 raised."""
 
     def impilo_key(api_key: str, required_scopes: Any = None) -> dict[str, Any]:
         if not _same(api_key, credentials.impilo_api_key):
@@ -71,12 +77,9 @@ def security_map(api: str, credentials: Credentials) -> dict[str, type]:
             raise unauthorized("Invalid bearer token")
         return {"sub": "legit-health-client"}
 
-    table: dict[str, dict[str, type]] = {
-        "impilo": {"apiKey": _handler(ApiKeySecurityHandler, impilo_key)},
-        "heidi": {
-            "apiKey": _handler(ApiKeySecurityHandler, heidi_key),
-            "bearer": _handler(BearerSecurityHandler, heidi_jwt),
-        },
-        "legit_health": {"bearer": _handler(BearerSecurityHandler, legit_bearer)},
+    table: dict[str, dict[str, Check]] = {
+        "impilo": {"apiKey": impilo_key},
+        "heidi": {"apiKey": heidi_key, "bearer": heidi_jwt},
+        "legit_health": {"bearer": legit_bearer},
     }
     return table[api]

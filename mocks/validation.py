@@ -14,6 +14,7 @@ from datetime import date
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ExtraParameterProblem
 from connexion.json_schema import Draft4RequestValidator
@@ -25,9 +26,9 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from mocks.errors import MockError, Violation, validation_failed
-from mocks.fastpath import RESPONSE_VALIDATORS, _IdentityCache
+from mocks.fastpath import RESPONSE_VALIDATORS, _IdentityCache, to_json_schema
 
-__all__ = ["FORMAT_CHECKER", "ExplodedArrayURIParser", "make_validator_map"]
+__all__ = ["FORMAT_CHECKER", "ExplodedArrayURIParser", "make_validator_map", "request_gate"]
 
 
 class ExplodedArrayURIParser(OpenAPIURIParser):
@@ -115,16 +116,100 @@ def _shorten(message: str) -> str:
     return message if len(message) <= MAX_MESSAGE else f"{message[: MAX_MESSAGE - 20]}... ({len(message)} chars)"
 
 
-def _violations(validator: t.Any, instance: t.Any, prefix: str) -> list[Violation]:
+_request_validators = _IdentityCache(lambda schema: Draft4RequestValidator(schema, format_checker=FORMAT_CHECKER))
+
+# --- the gate: one compiled validator decides what a request may carry ----------------------------------
+# Both request paths (Connexion's validators below and the compiled dispatcher, mocks/dispatch.py) accept a
+# value exactly when its gate does; the Python validator above only words the errors of a rejected one.
+# The gate runs our own format functions (not jsonschema-rs' built-ins), and `int32`/`int64`, which
+# JSON Schema leaves to strings only, become bounds.
+_INT_BOUNDS = {"int32": 2**31, "int64": 2**63}
+_GATE_FORMATS = {
+    name: (lambda value, name=name: FORMAT_CHECKER.conforms(value, name)) for name in FORMAT_CHECKER.checkers
+}
+_REQUEST_ONLY = ("readOnly", "writeOnly")  # Connexion's request validator gives these meaning; no gate then
+
+
+class _NoGateError(Exception):
+    pass
+
+
+def _with_int_bounds(schema: t.Any) -> t.Any:
+    if isinstance(schema, list):
+        return [_with_int_bounds(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if any(schema.get(k) for k in _REQUEST_ONLY):
+        raise _NoGateError
+    out = dict(schema)
+    for key in ("items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"):
+        if key in out:
+            out[key] = _with_int_bounds(out[key])
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {name: _with_int_bounds(sub) for name, sub in out["properties"].items()}
+    bound = _INT_BOUNDS.get(schema.get("format", ""))
+    types = schema.get("type")
+    if bound and (types == "integer" or (isinstance(types, list) and "integer" in types)):
+        low, high = -bound, bound - 1
+        out["minimum"] = max(low, out["minimum"]) if isinstance(out.get("minimum"), int) else low
+        out["maximum"] = min(high, out["maximum"]) if isinstance(out.get("maximum"), int) else high
+    return out
+
+
+def _compile_gate(schema: dict[str, t.Any]) -> t.Any:
+    try:
+        document = _with_int_bounds(schema)
+    except _NoGateError:
+        return None
+    return jsonschema_rs.Draft4Validator(to_json_schema(document), validate_formats=True, formats=_GATE_FORMATS)
+
+
+_gates = _IdentityCache(_compile_gate)
+
+
+def request_gate(schema: dict[str, t.Any]) -> t.Any:
+    """The compiled validator deciding whether a request value conforms to `schema` (None: use the
+    Python validator alone, for schemas with `readOnly`/`writeOnly`)."""
+    return _gates(schema)
+
+
+def accepts(schema: dict[str, t.Any], value: t.Any) -> bool:
+    """Whether a request value passes; the one verdict both request paths follow."""
+    gate = request_gate(schema)
+    if gate is None:
+        return request_validator(schema).is_valid(value)
+    try:
+        return bool(gate.is_valid(value))
+    except (ValueError, TypeError):  # a value jsonschema-rs cannot take in (e.g. a huge integer)
+        return request_validator(schema).is_valid(value)
+
+
+def _gate_messages(schema: dict[str, t.Any], value: t.Any) -> list[tuple[str, str]]:
+    """(path, message) of what the gate rejected, for the rare value Python's validator lets through."""
+    gate = request_gate(schema)
+    if gate is None:
+        return []
+    try:
+        errors = list(gate.iter_errors(value))
+    except (ValueError, TypeError):
+        return []
+    return [(".".join(str(p) for p in e.instance_path), e.message) for e in errors]
+
+
+def _violations(schema: dict[str, t.Any], instance: t.Any, prefix: str) -> list[Violation]:
+    """Nothing when the gate accepts `instance`; otherwise every violation, worded by jsonschema."""
+    if accepts(schema, instance):
+        return []
     found = []
-    for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+    errors = request_validator(schema).iter_errors(instance)
+    for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         # A schema may name the vendor's message for a rule: `x-messages: {oneOf: "patient or site required"}`.
         message = error.schema.get("x-messages", {}).get(error.validator) if isinstance(error.schema, dict) else None
         found.append(Violation(_path_of(error, prefix), _shorten(message or error.message)))
-    return found
-
-
-_request_validators = _IdentityCache(lambda schema: Draft4RequestValidator(schema, format_checker=FORMAT_CHECKER))
+    if not found:
+        for path, message in _gate_messages(schema, instance):
+            found.append(Violation(".".join(p for p in (prefix, path) if p), _shorten(message)))
+    return found or [Violation(prefix, "does not conform to the schema")]
 
 
 def request_validator(schema: dict[str, t.Any]) -> t.Any:
@@ -144,8 +229,11 @@ class FullParameterValidator(ParameterValidator):
         schema = param.get("schema", param)
         if schema.get("nullable") and value in ("null", "None"):
             return None
-        errors = list(request_validator(schema).iter_errors(value))
-        return _shorten("; ".join(_shorten(e.message) for e in errors)) if errors else None
+        if accepts(schema, value):
+            return None
+        messages = [e.message for e in request_validator(schema).iter_errors(value)]
+        messages = messages or [m for _, m in _gate_messages(schema, value)] or ["does not conform to the schema"]
+        return _shorten("; ".join(_shorten(m) for m in messages))
 
     def validate_request(self, request) -> None:  # type: ignore[no-untyped-def]
         violations: list[Violation] = []
@@ -210,7 +298,7 @@ def make_body_validator(max_body_bytes: int) -> type[JSONRequestBodyValidator]:
                 if self._required:
                     raise validation_failed([Violation("body", "a JSON request body is required")])
                 return None
-            violations = _violations(request_validator(self._schema), body, "body")
+            violations = _violations(self._schema, body, "body")
             if violations:
                 raise validation_failed(violations)
             return None

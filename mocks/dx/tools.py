@@ -23,14 +23,13 @@ class DevTools:
     routes: list[Route]
 
 
-def install(app: connexion.AsyncApp, context: MockContext) -> DevTools:
+def install(app: connexion.AsyncApp, context: MockContext, journal: Journal) -> DevTools:
     """Add the journal, scenario and forced-response middleware to `app`; return the routes to mount.
 
     Call after CORS is added: the journal then sits inside CORS and outside Connexion's exception
     handling, so it sees every response as sent, errors included.
     """
     config = context.config
-    journal = Journal(config.journal_size)
     simulator = Simulator(config)
     app.add_middleware(
         JournalMiddleware,
