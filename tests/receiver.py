@@ -14,6 +14,7 @@ from typing import Any
 class Receiver:
     def __init__(self) -> None:
         self.deliveries: list[dict[str, Any]] = []
+        self.arrived = 0  # requests received, answered or not (yet)
         self.statuses: list[int] = []  # answers for the next requests; 200 once exhausted
         self.release = threading.Event()
         self.release.set()
@@ -23,6 +24,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._arrived:
+                    receiver.arrived += 1
+                    receiver._arrived.notify_all()
                 receiver.release.wait(timeout=30)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 with receiver._arrived:
@@ -38,6 +42,14 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def wait_for_arrivals(self, count: int, timeout: float = 10.0) -> int:
+        """Wait until `count` requests have arrived (answered or held); returns how many did."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while self.arrived < count and time.monotonic() < deadline:
+                self._arrived.wait(timeout=0.1)
+            return self.arrived
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
