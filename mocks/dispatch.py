@@ -49,6 +49,7 @@ Check = Callable[..., dict[str, Any]]
 ErrorResponse = Callable[[str, Exception], tuple[int, bytes, str, dict[str, str]]]
 SCALARS = {"integer", "number", "boolean", "string"}
 VARY = (b"vary", b"Origin")
+MEMO_ENTRIES, MEMO_BYTES = 512, 64 * 1024  # response bodies remembered as conforming: at most 32 MiB
 JSON_TYPES = (b"application/json", b"application/json; charset=utf-8", b"application/json;charset=utf-8")
 
 
@@ -281,6 +282,7 @@ class Dispatcher:
         }
         self.enabled = config.fast_path and not config.access_log
         self.stats = stats
+        self._conforming: set[tuple[int, bytes]] = set()  # (reply, body) pairs already found to conform
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = self._route(scope) if self.enabled and scope["type"] == "http" else None
@@ -396,7 +398,7 @@ class Dispatcher:
             if data is not None and not (status < 200 or status in (204, 304)):
                 raw.append((b"content-length", str(len(payload)).encode()))
             if plan.validate_responses:
-                self._check(plan, status, content_type, raw, data)
+                self._check(plan, status, content_type, raw, data, payload)
             return status, payload, raw
         except Exception as exc:
             error_status, error_body, error_type, extra = self.error_response(path, exc)
@@ -404,9 +406,12 @@ class Dispatcher:
             raw += [(b"content-length", str(len(error_body)).encode()), (b"content-type", error_type.encode())]
             return error_status, error_body, raw
 
-    @staticmethod
-    def _check(plan: Plan, status: int, content_type: str | None, raw: list[tuple[bytes, bytes]], data: Any) -> None:
-        """Connexion's response validation: media type, required headers, body schema."""
+    def _check(
+        self, plan: Plan, status: int, content_type: str | None, raw: list[tuple[bytes, bytes]], data: Any,
+        payload: bytes,
+    ) -> None:  # fmt: skip
+        """Connexion's response validation: media type, required headers, body schema. A body is checked
+        once per distinct serialized form: the same bytes are the same JSON, so the same verdict."""
         mime = split_content_type(content_type)[0] if content_type else (plan.produces[0] if plan.produces else None)
         if status < 400 and plan.produces and mime and mime.lower() not in {p.lower() for p in plan.produces}:
             raise NonConformingResponseHeaders(
@@ -421,9 +426,16 @@ class Dispatcher:
                 f"Keys in response header don't match response specification. Difference: {', '.join(missing)}"
             )
         if reply.schema is not None and mime and is_json_mimetype(mime) and data is not None:
+            key = (id(reply), payload)
+            if key in self._conforming:
+                return
             problem = response_problem(reply.schema, data)
             if problem:
                 raise NonConformingResponseBody(detail=problem)
+            if len(payload) <= MEMO_BYTES:
+                if len(self._conforming) >= MEMO_ENTRIES:
+                    self._conforming.clear()
+                self._conforming.add(key)
 
 
 def _unpack(result: Any) -> tuple[Any, int | None, dict[str, str]]:
