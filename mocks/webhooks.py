@@ -40,48 +40,20 @@ import os
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
 from mocks.context import now_iso
 from mocks.store import Collection, Key, Record
-from mocks.webhook_client import WebhookClient
+from mocks.webhook_delivery import IDLE_SECONDS, Delivery, DeliveryThread
 
 SECRET_HEADER = "Impilo-Webhook-Secret"
 LOGGER = logging.getLogger(__name__)
 BREAKER_THRESHOLD = 5  # consecutive failed attempts that open a receiver's circuit
 MAX_IN_FLIGHT = 8  # attempts at once per receiver URL
-IDLE_SECONDS = 5.0  # the delivery thread ends after this long with nothing to deliver and no new event
 PROBE_DELAY_WITHOUT_RETRIES = 1.0  # seconds between probes when the schedule is empty (no retries)
-
-
-class _Delivery:
-    """One event on its way to one URL. `payload` is the log row's JSON text, sent as the body."""
-
-    __slots__ = ("event_type", "log_id", "payload", "tries", "url", "webhook_id")
-
-    def __init__(self, log_id: Key, webhook_id: Key, event_type: str, url: str, payload: str) -> None:
-        self.log_id, self.webhook_id, self.event_type = log_id, webhook_id, event_type
-        self.url, self.payload, self.tries = url, payload, 0
-
-
-class _Circuit:
-    """The breaker and the queue of one receiver URL; used by the delivery thread only."""
-
-    __slots__ = ("failures", "in_flight", "is_open", "probe_at", "probes_failed", "probing", "ready", "timer")
-
-    def __init__(self) -> None:
-        self.failures = 0  # consecutive failed attempts
-        self.is_open = False
-        self.probing = False  # a probe is in flight
-        self.probes_failed = 0
-        self.probe_at = 0.0  # loop time of the next probe, while open
-        self.in_flight = 0
-        self.ready: deque[_Delivery] = deque()  # due now, waiting for a slot or for the circuit
-        self.timer: asyncio.TimerHandle | None = None  # wakes the queue for the next probe
 
 
 class WebhookDispatcher:
@@ -108,10 +80,10 @@ class WebhookDispatcher:
         # Shared with the delivery thread, under `_lock`: the deliveries it has not taken yet, the count of
         # deliveries not finished (taken or not), the thread itself.
         self._lock = threading.Lock()
-        self._inbox: list[_Delivery] = []
+        self._inbox: list[Delivery] = []
         self._unfinished = 0
         self._last_event = 0.0
-        self._worker: _Worker | None = None
+        self._thread: DeliveryThread | None = None
         _DISPATCHERS.add(self)
 
     # --- the API's side ---------------------------------------------------------------------------------
@@ -140,22 +112,22 @@ class WebhookDispatcher:
 
             row = self.logs.add(build)
             rows.append(row)
-            deliveries.append(_Delivery(row["id"], hook["id"], event_type, hook["url"], text))
+            deliveries.append(Delivery(row["id"], hook["id"], event_type, hook["url"], text))
         self._hand_over(deliveries)
         return rows
 
-    def _hand_over(self, deliveries: list[_Delivery]) -> None:
+    def _hand_over(self, deliveries: list[Delivery]) -> None:
         with self._lock:
             self._inbox.extend(deliveries)
             self._unfinished += len(deliveries)
             self._last_event = time.monotonic()
-            worker = self._worker
-            if worker is None or worker.pid != os.getpid():
-                self._worker = _Worker(self)  # takes the inbox when it starts
-                self._worker.start()
-            elif not worker.wake_pending:  # one wake-up for a burst of events
-                worker.wake_pending = True
-                worker.loop.call_soon_threadsafe(worker.take_inbox)
+            thread = self._thread
+            if thread is None or thread.pid != os.getpid():
+                self._thread = DeliveryThread(self)  # takes the inbox when it starts
+                self._thread.start()
+            elif not thread.wake_pending:  # one wake-up for a burst of events
+                thread.wake_pending = True
+                thread.loop.call_soon_threadsafe(thread.take_inbox)
 
     @property
     def unfinished(self) -> int:
@@ -171,54 +143,61 @@ class WebhookDispatcher:
     def close(self, timeout: float = 5.0) -> None:
         """Stop the delivery thread; deliveries not finished stay as their log rows show them."""
         with self._lock:
-            worker, self._worker = self._worker, None
+            thread, self._thread = self._thread, None
             self._inbox.clear()
             self._unfinished = 0
-        if worker is not None and worker.pid == os.getpid():
-            worker.stop(timeout)
+        if thread is not None and thread.pid == os.getpid():
+            thread.stop(timeout)
 
     def allowed(self, url: str) -> bool:
         """Whether the delivery policy lets the mock contact `url`'s host (127.0.0.0/8 counts as loopback)."""
         host = (urlsplit(url).hostname or "").lower()
         return "*" in self.hosts or host in self.hosts or (host.startswith("127.") and "127.0.0.1" in self.hosts)
 
-    # --- the delivery thread's side -----------------------------------------------------------------------
-    def _finished(self) -> None:
+    # --- called by the delivery thread --------------------------------------------------------------------
+    def take(self, thread: DeliveryThread) -> list[Delivery]:
+        """The deliveries handed over since the last call; the next event wakes `thread` again."""
+        with self._lock:
+            taken, self._inbox = self._inbox, []
+            thread.wake_pending = False
+            return taken
+
+    def finished(self) -> None:
         with self._lock:
             self._unfinished = max(0, self._unfinished - 1)
 
-    def _idle(self, worker: _Worker) -> bool:
-        """Whether `worker` may end: it is current, has nothing to do and saw no event for `IDLE_SECONDS`.
-        Once this says yes, the next event starts a new worker."""
+    def may_end(self, thread: DeliveryThread) -> bool:
+        """Whether `thread` may end: it is current, has nothing to do and saw no event for `IDLE_SECONDS`.
+        Once this says yes, the next event starts a new delivery thread."""
         with self._lock:
-            if self._worker is not worker:
+            if self._thread is not thread:
                 return True
             if self._unfinished or self._inbox or time.monotonic() - self._last_event < IDLE_SECONDS:
                 return False
-            self._worker = None
+            self._thread = None
             return True
 
-    def _ended(self, worker: _Worker) -> None:
+    def ended(self, thread: DeliveryThread) -> None:
         """A delivery thread ended; if it was not told to (a fault), the next one takes what is waiting."""
         with self._lock:
-            if self._worker is worker:
+            if self._thread is thread:
                 LOGGER.error("webhook delivery thread ended unexpectedly; deliveries in progress were dropped")
-                self._worker = None
+                self._thread = None
                 if self._inbox:
-                    self._worker = _Worker(self)
-                    self._worker.start()
+                    self._thread = DeliveryThread(self)
+                    self._thread.start()
 
-    def _current(self, delivery: _Delivery) -> Record | None:
+    def current(self, delivery: Delivery) -> Record | None:
         """The delivery's log row, or None when the store was reset since (the row is gone or another's)."""
         row = self.logs.get(delivery.log_id)
         return row if row is not None and row.get("payload") == delivery.payload else None
 
-    def _record(self, delivery: _Delivery, status: int | None, error: str | None) -> None:
+    def record(self, delivery: Delivery, status: int | None, error: str | None) -> None:
         with self._store_lock:  # one transaction (on SQLite), and a reset cannot come in between
             self._record_unlocked(delivery, status, error)
 
-    def _record_unlocked(self, delivery: _Delivery, status: int | None, error: str | None) -> None:
-        row = self._current(delivery)
+    def _record_unlocked(self, delivery: Delivery, status: int | None, error: str | None) -> None:
+        row = self.current(delivery)
         if row is None:
             return
         stamp, retry = now_iso(), delivery.tries - 1
@@ -246,185 +225,16 @@ class WebhookDispatcher:
             }
         )
 
-    def _headers(self) -> dict[str, str]:
+    def headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "User-Agent": "impilo-mock-webhooks/1"}
         secret = self._secret()
         if secret:
             headers[SECRET_HEADER] = secret
         return headers
 
-    def _probe_delay(self, failed_probes: int) -> float:
+    def probe_delay(self, failed_probes: int) -> float:
         schedule = self.schedule or (PROBE_DELAY_WITHOUT_RETRIES,)
         return schedule[min(failed_probes, len(schedule) - 1)]
-
-
-class _Worker:
-    """The delivery thread of one dispatcher: an event loop, an HTTP client and the receivers' circuits."""
-
-    def __init__(self, dispatcher: WebhookDispatcher) -> None:
-        self.d = dispatcher
-        self.pid = os.getpid()
-        self.loop = _new_loop()
-        self.wake_pending = True  # the first `take_inbox` is already planned
-        self.circuits: dict[str, _Circuit] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.client: WebhookClient | None = None
-        self.done: asyncio.Future[None] | None = None
-        self.thread = threading.Thread(target=self._run, name="webhook-delivery", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout: float) -> None:
-        if self.thread.is_alive():
-            with suppress(RuntimeError):  # the loop already closed
-                self.loop.call_soon_threadsafe(self._quit)
-            self.thread.join(timeout)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(self._serve())
-        finally:
-            self.loop.close()
-            self.d._ended(self)
-
-    async def _serve(self) -> None:
-        self.done = self.loop.create_future()
-        self.client = WebhookClient(self.d.timeout, max_idle=self.d.max_in_flight)
-        try:
-            self.take_inbox()
-            self.loop.call_later(IDLE_SECONDS, self._check_idle)
-            await self.done
-            for task in list(self.tasks):
-                task.cancel()
-            if self.tasks:
-                await asyncio.wait(set(self.tasks), timeout=1.0)
-        finally:
-            await self.client.aclose()
-
-    def _quit(self) -> None:
-        if self.done is not None and not self.done.done():
-            self.done.set_result(None)
-
-    def _check_idle(self) -> None:
-        if self.d._idle(self):
-            self._quit()
-        else:
-            self.loop.call_later(IDLE_SECONDS, self._check_idle)
-
-    def take_inbox(self) -> None:
-        with self.d._lock:
-            taken, self.d._inbox = self.d._inbox, []
-            self.wake_pending = False
-        urls = set()
-        for delivery in taken:
-            if not self.d.allowed(delivery.url):
-                hosts = ", ".join(self.d.hosts)
-                delivery.tries = 1
-                self.d._record(delivery, None, f"not delivered: host not allowed (allowed: {hosts}; set WEBHOOK_HOSTS)")
-                self.d._finished()
-                continue
-            self._circuit(delivery.url).ready.append(delivery)
-            urls.add(delivery.url)
-        for url in urls:
-            self._pump(url)
-
-    def _circuit(self, url: str) -> _Circuit:
-        circuit = self.circuits.get(url)
-        if circuit is None:
-            circuit = self.circuits[url] = _Circuit()
-        return circuit
-
-    def _pump(self, url: str) -> None:
-        """Start what the circuit allows: closed, up to the cap; open, one probe once it is due."""
-        circuit = self.circuits.get(url)
-        if circuit is None:
-            return
-        if not circuit.is_open:
-            while circuit.ready and circuit.in_flight < self.d.max_in_flight:
-                self._start(url, circuit, circuit.ready.popleft(), probe=False)
-        elif circuit.ready and not circuit.probing:
-            if self.loop.time() >= circuit.probe_at:
-                circuit.probing = True
-                self._start(url, circuit, circuit.ready.popleft(), probe=True)
-            elif circuit.timer is None:
-                circuit.timer = self.loop.call_at(circuit.probe_at, self._probe_due, url)
-        if not circuit.ready and not circuit.in_flight and not circuit.failures and circuit.timer is None:
-            del self.circuits[url]  # a healthy receiver with nothing queued: nothing to remember
-
-    def _probe_due(self, url: str) -> None:
-        circuit = self.circuits.get(url)
-        if circuit is not None:
-            circuit.timer = None
-            self._pump(url)
-
-    def _start(self, url: str, circuit: _Circuit, delivery: _Delivery, probe: bool) -> None:
-        circuit.in_flight += 1
-        task = self.loop.create_task(self._attempt(url, circuit, delivery, probe))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _attempt(self, url: str, circuit: _Circuit, delivery: _Delivery, probe: bool) -> None:
-        try:
-            if self.d._current(delivery) is None:  # the store was reset: nothing to deliver any more
-                circuit.probing = circuit.probing and not probe
-                self.d._finished()
-                return
-            status, error = await self._post(delivery)
-            delivery.tries += 1
-            self.d._record(delivery, status, error)
-            self._settle(circuit, delivery, probe, error is None)
-        except Exception:  # a fault of the mock itself (the store): say so, and do not keep the delivery forever
-            LOGGER.exception("webhook delivery %s to %s abandoned", delivery.log_id, delivery.url)
-            circuit.probing = circuit.probing and not probe
-            self.d._finished()
-        finally:
-            circuit.in_flight -= 1
-            self._pump(url)
-
-    async def _post(self, delivery: _Delivery) -> tuple[int | None, str | None]:
-        assert self.client is not None
-        try:
-            status = await self.client.post(delivery.url, delivery.payload.encode(), self.d._headers())
-        except TimeoutError:
-            return None, f"timeout: no answer within {self.d.timeout:g} s"
-        except Exception as exc:  # refused, reset, unreachable, malformed answer, not an http(s) URL
-            return None, f"connection failed: {exc!r}"
-        return status, None if 200 <= status < 300 else f"HTTP {status}"
-
-    def _settle(self, circuit: _Circuit, delivery: _Delivery, probe: bool, ok: bool) -> None:
-        """Move the breaker on after one attempt, and retry or finish the delivery."""
-        if probe:
-            circuit.probing = False
-        if ok:
-            circuit.failures, circuit.probes_failed, circuit.is_open = 0, 0, False
-            self.d._finished()
-            return
-        circuit.failures += 1
-        now = self.loop.time()
-        if circuit.is_open and probe:
-            circuit.probes_failed += 1
-            circuit.probe_at = now + self.d._probe_delay(circuit.probes_failed)
-        elif not circuit.is_open and circuit.failures >= self.d.breaker_threshold:
-            circuit.is_open, circuit.probes_failed = True, 0
-            circuit.probe_at = now + self.d._probe_delay(0)
-        if delivery.tries > len(self.d.schedule):
-            self.d._finished()  # out of retries: its row says so
-            return
-        self.loop.call_later(self.d.schedule[delivery.tries - 1], self._due, delivery)
-
-    def _due(self, delivery: _Delivery) -> None:
-        self._circuit(delivery.url).ready.append(delivery)
-        self._pump(delivery.url)
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()  # type: ignore[no-any-return]
 
 
 _DISPATCHERS: weakref.WeakSet[WebhookDispatcher] = weakref.WeakSet()

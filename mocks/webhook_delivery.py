@@ -1,0 +1,227 @@
+"""The delivery thread of `mocks.webhooks`: its event loop, the HTTP client and one circuit per receiver.
+
+`WebhookDispatcher` (in `mocks.webhooks`) hands deliveries over and owns the log; everything here runs
+on the thread, which is the only one to touch a `Circuit`. The breaker's rules are described in
+`mocks.webhooks`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections import deque
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from mocks.store import Key
+from mocks.webhook_client import WebhookClient
+
+if TYPE_CHECKING:
+    from mocks.webhooks import WebhookDispatcher
+
+LOGGER = logging.getLogger("mocks.webhooks")
+IDLE_SECONDS = 5.0  # the thread ends after this long with nothing to deliver and no new event
+
+
+class Delivery:
+    """One event on its way to one URL. `payload` is the log row's JSON text, sent as the body."""
+
+    __slots__ = ("event_type", "log_id", "payload", "tries", "url", "webhook_id")
+
+    def __init__(self, log_id: Key, webhook_id: Key, event_type: str, url: str, payload: str) -> None:
+        self.log_id, self.webhook_id, self.event_type = log_id, webhook_id, event_type
+        self.url, self.payload, self.tries = url, payload, 0
+
+
+class Circuit:
+    """The breaker and the queue of one receiver URL; used by the delivery thread only."""
+
+    __slots__ = ("failures", "in_flight", "is_open", "probe_at", "probes_failed", "probing", "ready", "timer")
+
+    def __init__(self) -> None:
+        self.failures = 0  # consecutive failed attempts
+        self.is_open = False
+        self.probing = False  # a probe is in flight
+        self.probes_failed = 0
+        self.probe_at = 0.0  # loop time of the next probe, while open
+        self.in_flight = 0
+        self.ready: deque[Delivery] = deque()  # due now, waiting for a slot or for the circuit
+        self.timer: asyncio.TimerHandle | None = None  # wakes the queue for the next probe
+
+
+class DeliveryThread:
+    """The delivery thread of one dispatcher: an event loop, an HTTP client and the receivers' circuits."""
+
+    def __init__(self, dispatcher: WebhookDispatcher) -> None:
+        self.d = dispatcher
+        self.pid = os.getpid()
+        self.loop = new_loop()
+        self.wake_pending = True  # the first `take_inbox` is already planned
+        self.circuits: dict[str, Circuit] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.client: WebhookClient | None = None
+        self.done: asyncio.Future[None] | None = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="webhook-delivery", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float) -> None:
+        if self.thread.is_alive():
+            with suppress(RuntimeError):  # the loop already closed
+                self.loop.call_soon_threadsafe(self._quit)
+            self.thread.join(timeout)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._serve())
+        finally:
+            self.loop.close()
+            self.d.ended(self)
+
+    async def _serve(self) -> None:
+        self.done = self.loop.create_future()
+        self.client = WebhookClient(self.d.timeout, max_idle=self.d.max_in_flight)
+        try:
+            self.take_inbox()
+            self.loop.call_later(IDLE_SECONDS, self._check_idle)
+            await self.done
+            self.stopping = True  # start nothing new
+            for task in list(self.tasks):
+                task.cancel()
+            if self.tasks:
+                await asyncio.wait(set(self.tasks), timeout=1.0)
+        finally:
+            await self.client.aclose()
+
+    def _quit(self) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
+
+    def _check_idle(self) -> None:
+        if self.d.may_end(self):
+            self._quit()
+        else:
+            self.loop.call_later(IDLE_SECONDS, self._check_idle)
+
+    def take_inbox(self) -> None:
+        taken = self.d.take(self)
+        urls = set()
+        for delivery in taken:
+            if not self.d.allowed(delivery.url):
+                self._refuse(delivery)
+                continue
+            self._circuit(delivery.url).ready.append(delivery)
+            urls.add(delivery.url)
+        for url in urls:
+            self._pump(url)
+
+    def _refuse(self, delivery: Delivery) -> None:
+        """Log, without contacting it, a delivery to a host the policy does not allow."""
+        hosts = ", ".join(self.d.hosts)
+        delivery.tries = 1
+        try:
+            self.d.record(delivery, None, f"not delivered: host not allowed (allowed: {hosts}; set WEBHOOK_HOSTS)")
+        except Exception:  # a fault of the store: say so, and go on with the other deliveries
+            LOGGER.exception("webhook delivery %s to %s not logged", delivery.log_id, delivery.url)
+        self.d.finished()
+
+    def _circuit(self, url: str) -> Circuit:
+        circuit = self.circuits.get(url)
+        if circuit is None:
+            circuit = self.circuits[url] = Circuit()
+        return circuit
+
+    def _pump(self, url: str) -> None:
+        """Start what the circuit allows: closed, up to the cap; open, one probe once it is due."""
+        circuit = self.circuits.get(url)
+        if circuit is None or self.stopping:
+            return
+        if not circuit.is_open:
+            while circuit.ready and circuit.in_flight < self.d.max_in_flight:
+                self._start(url, circuit, circuit.ready.popleft(), probe=False)
+        elif circuit.ready and not circuit.probing:
+            if self.loop.time() >= circuit.probe_at:
+                circuit.probing = True
+                self._start(url, circuit, circuit.ready.popleft(), probe=True)
+            elif circuit.timer is None:
+                circuit.timer = self.loop.call_at(circuit.probe_at, self._probe_due, url)
+        if not circuit.ready and not circuit.in_flight and not circuit.failures and circuit.timer is None:
+            del self.circuits[url]  # a healthy receiver with nothing queued: nothing to remember
+
+    def _probe_due(self, url: str) -> None:
+        circuit = self.circuits.get(url)
+        if circuit is not None:
+            circuit.timer = None
+            self._pump(url)
+
+    def _start(self, url: str, circuit: Circuit, delivery: Delivery, probe: bool) -> None:
+        circuit.in_flight += 1
+        task = self.loop.create_task(self._attempt(url, circuit, delivery, probe))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _attempt(self, url: str, circuit: Circuit, delivery: Delivery, probe: bool) -> None:
+        try:
+            if self.d.current(delivery) is None:  # the store was reset: nothing to deliver any more
+                circuit.probing = circuit.probing and not probe
+                self.d.finished()
+                return
+            status, error = await self._post(delivery)
+            delivery.tries += 1
+            self.d.record(delivery, status, error)
+            self._settle(circuit, delivery, probe, error is None)
+        except Exception:  # a fault of the mock itself (the store): say so, and do not keep the delivery forever
+            LOGGER.exception("webhook delivery %s to %s abandoned", delivery.log_id, delivery.url)
+            circuit.probing = circuit.probing and not probe
+            self.d.finished()
+        finally:
+            circuit.in_flight -= 1
+            self._pump(url)
+
+    async def _post(self, delivery: Delivery) -> tuple[int | None, str | None]:
+        assert self.client is not None
+        try:
+            status = await self.client.post(delivery.url, delivery.payload.encode(), self.d.headers())
+        except TimeoutError:
+            return None, f"timeout: no answer within {self.d.timeout:g} s"
+        except Exception as exc:  # refused, reset, unreachable, malformed answer, not an http(s) URL
+            return None, f"connection failed: {exc!r}"
+        return status, None if 200 <= status < 300 else f"HTTP {status}"
+
+    def _settle(self, circuit: Circuit, delivery: Delivery, probe: bool, ok: bool) -> None:
+        """Move the breaker on after one attempt, and retry or finish the delivery."""
+        if probe:
+            circuit.probing = False
+        if ok:
+            circuit.failures, circuit.probes_failed, circuit.is_open = 0, 0, False
+            self.d.finished()
+            return
+        circuit.failures += 1
+        now = self.loop.time()
+        if circuit.is_open and probe:
+            circuit.probes_failed += 1
+            circuit.probe_at = now + self.d.probe_delay(circuit.probes_failed)
+        elif not circuit.is_open and circuit.failures >= self.d.breaker_threshold:
+            circuit.is_open, circuit.probes_failed = True, 0
+            circuit.probe_at = now + self.d.probe_delay(0)
+        if delivery.tries > len(self.d.schedule):
+            self.d.finished()  # out of retries: its row says so
+            return
+        self.loop.call_later(self.d.schedule[delivery.tries - 1], self._due, delivery)
+
+    def _due(self, delivery: Delivery) -> None:
+        self._circuit(delivery.url).ready.append(delivery)
+        self._pump(delivery.url)
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()  # type: ignore[no-any-return]
