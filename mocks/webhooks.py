@@ -45,9 +45,11 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from mocks.context import now_iso
 from mocks.store import Collection, Key, Record
-from mocks.webhook_delivery import IDLE_SECONDS, Delivery, DeliveryThread
+from mocks.webhook_delivery import IDLE_SECONDS, Delivery, DeliveryThread, Entry
 
 SECRET_HEADER = "Impilo-Webhook-Secret"
 LOGGER = logging.getLogger(__name__)
@@ -80,10 +82,11 @@ class WebhookDispatcher:
         # Shared with the delivery thread, under `_lock`: the deliveries it has not taken yet, the count of
         # deliveries not finished (taken or not), the thread itself.
         self._lock = threading.Lock()
-        self._inbox: list[Delivery] = []
+        self._inbox: list[Entry] = []
         self._unfinished = 0
         self._last_event = 0.0
         self._thread: DeliveryThread | None = None
+        self._allowed: dict[str, bool] = {}  # URL -> verdict of the host policy
         _DISPATCHERS.add(self)
 
     # --- the API's side ---------------------------------------------------------------------------------
@@ -92,8 +95,8 @@ class WebhookDispatcher:
         targets = self.subscriptions.where(lambda w: w["type"] == event_type)
         if not targets:
             return []
-        text = json.dumps({"id": self._events.new_id(), "type": event_type, "payload": payload})
-        rows, deliveries = [], []
+        text = _json({"id": self._events.new_id(), "type": event_type, "payload": payload})
+        rows, entries = [], []
         for hook in targets:
 
             def build(key: Key, hook: Record = hook) -> Record:
@@ -112,22 +115,19 @@ class WebhookDispatcher:
 
             row = self.logs.add(build)
             rows.append(row)
-            deliveries.append(Delivery(row["id"], hook["id"], event_type, hook["url"], text))
-        self._hand_over(deliveries)
+            entries.append((row["id"], hook["id"], event_type, hook["url"], text, 0))
+        self._hand_over(entries)
         return rows
 
-    def _hand_over(self, deliveries: list[Delivery]) -> None:
+    def _hand_over(self, entries: list[Entry]) -> None:
         with self._lock:
-            self._inbox.extend(deliveries)
-            self._unfinished += len(deliveries)
+            self._inbox.extend(entries)
+            self._unfinished += len(entries)
             self._last_event = time.monotonic()
             thread = self._thread
-            if thread is None or thread.pid != os.getpid():
-                self._thread = DeliveryThread(self)  # takes the inbox when it starts
+            if thread is None or thread.pid != os.getpid():  # the thread collects the inbox itself
+                self._thread = DeliveryThread(self)
                 self._thread.start()
-            elif not thread.wake_pending:  # one wake-up for a burst of events
-                thread.wake_pending = True
-                thread.loop.call_soon_threadsafe(thread.take_inbox)
 
     @property
     def unfinished(self) -> int:
@@ -151,15 +151,21 @@ class WebhookDispatcher:
 
     def allowed(self, url: str) -> bool:
         """Whether the delivery policy lets the mock contact `url`'s host (127.0.0.0/8 counts as loopback)."""
-        host = (urlsplit(url).hostname or "").lower()
-        return "*" in self.hosts or host in self.hosts or (host.startswith("127.") and "127.0.0.1" in self.hosts)
+        verdict = self._allowed.get(url)
+        if verdict is None:
+            host = (urlsplit(url).hostname or "").lower()
+            loopback = host.startswith("127.") and "127.0.0.1" in self.hosts
+            verdict = "*" in self.hosts or host in self.hosts or loopback
+            if len(self._allowed) > 1000:
+                self._allowed.clear()
+            self._allowed[url] = verdict
+        return verdict
 
     # --- called by the delivery thread --------------------------------------------------------------------
-    def take(self, thread: DeliveryThread) -> list[Delivery]:
-        """The deliveries handed over since the last call; the next event wakes `thread` again."""
+    def take(self) -> list[Entry]:
+        """The deliveries handed over since the last call."""
         with self._lock:
             taken, self._inbox = self._inbox, []
-            thread.wake_pending = False
             return taken
 
     def finished(self) -> None:
@@ -235,6 +241,13 @@ class WebhookDispatcher:
     def probe_delay(self, failed_probes: int) -> float:
         schedule = self.schedule or (PROBE_DELAY_WITHOUT_RETRIES,)
         return schedule[min(failed_probes, len(schedule) - 1)]
+
+
+def _json(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits, lone surrogates: the standard library writes those
+        return json.dumps(value)
 
 
 _DISPATCHERS: weakref.WeakSet[WebhookDispatcher] = weakref.WeakSet()
