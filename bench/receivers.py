@@ -1,5 +1,6 @@
 """Misbehaving webhook receivers on 127.0.0.1 for the soak run: one that refuses connections, one that
-accepts and never answers, one that answers 500, and one that fails a few times and then accepts.
+accepts and never answers, one that answers 500, and one that fails a few times and then accepts. Any of
+them can `recover` (answer 200 from then on; a refusing one starts listening on its port).
 
 They run on one asyncio loop in a background thread of the soak process, so they can take thousands of
 connections at once (the mock opens one per delivery attempt). Every connection is closed when the hub
@@ -58,6 +59,11 @@ class Receiver:
     events: list[dict[str, Any]] = field(default_factory=list)  # bodies it answered 2xx to
     _sockets: set[asyncio.StreamWriter] = field(default_factory=set, repr=False)
 
+    def recover(self) -> None:
+        """Answer 200 to every request from now on (connections already hanging stay so)."""
+        self.script.clear()
+        self.then = 200
+
     def summary(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -106,6 +112,7 @@ class Hub:
         self._closed_socket = socket.socket()
         self._closed_socket.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         self.refusing_url = f"http://127.0.0.1:{self._closed_socket.getsockname()[1]}/hook"
+        self._refusing: dict[str, socket.socket] = {}  # add_refusing's sockets, by receiver URL
 
     def start(self) -> None:
         self._thread.start()
@@ -121,6 +128,25 @@ class Hub:
         self._servers.append(server)
         self.receivers.append(receiver)
         return receiver
+
+    def add_refusing(self, name: str) -> Receiver:
+        """A receiver whose port refuses connections (bound, not listening) until `recover_refusing`."""
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        receiver = Receiver(name, 200)
+        receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+        self._refusing[receiver.url] = sock
+        self.receivers.append(receiver)
+        return receiver
+
+    def recover_refusing(self, receiver: Receiver) -> None:
+        """Start listening on a refusing receiver's port; it answers 200 from then on."""
+        sock = self._refusing.pop(receiver.url)
+
+        async def serve() -> asyncio.Server:
+            return await asyncio.start_server(receiver.handle, sock=sock, backlog=4096, limit=MAX_HEADER_BYTES)
+
+        self._servers.append(asyncio.run_coroutine_threadsafe(serve(), self.loop).result(timeout=10))
 
     def stop(self) -> None:
         async def close() -> None:
@@ -138,6 +164,8 @@ class Hub:
         if not self._thread.is_alive():
             self.loop.close()
         self._closed_socket.close()
+        for sock in self._refusing.values():
+            sock.close()
 
 
 @contextmanager

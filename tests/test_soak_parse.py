@@ -127,3 +127,16 @@ def test_receivers_refuse_fail_then_recover_when_scripted() -> None:
     assert recovering.events == [{"id": 1}]
     assert recovering.summary()["answered"] == {"200": 1, "500": 1}
     assert hanging.hung == 1
+
+
+def test_receivers_answer_200_when_they_recover_from_refusing_or_failing() -> None:
+    with running_hub() as hub:
+        refusing, failing = hub.add_refusing("down"), hub.add("fails", 500)
+        with pytest.raises(httpx.ConnectError):
+            httpx.post(refusing.url, json={}, timeout=2)
+        before = httpx.post(failing.url, json={"id": 1}, timeout=2).status_code
+        hub.recover_refusing(refusing)
+        failing.recover()
+        after = [httpx.post(r.url, json={"id": 2}, timeout=2).status_code for r in (refusing, failing)]
+    assert (before, after) == (500, [200, 200])
+    assert refusing.events == failing.events == [{"id": 2}]
