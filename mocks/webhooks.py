@@ -26,8 +26,9 @@ So a dead receiver costs one attempt per probe interval, however many events arr
 never lost and never reported failed without being tried. Its row shows `delivered: false` with the
 retries it actually used, and the receiver gets the event once it recovers. Only a delivery whose own
 attempts all failed ends undelivered. The breaker lives in the delivery thread, so it forgets a receiver
-after `IDLE_SECONDS` with no event. `POST /__mock/reset` drops the held and pending deliveries of the old
-state and sends nothing more for them.
+once nothing is waiting and no event came for `IDLE_SECONDS`. Waiting deliveries live in the process's
+memory: when it stops, those not finished stay as their rows show them. `POST /__mock/reset` drops the
+held and pending deliveries of the old state and sends nothing more for them.
 """
 
 from __future__ import annotations
