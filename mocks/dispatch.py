@@ -33,14 +33,14 @@ from connexion.frameworks.starlette import starlettify_path
 from connexion.operations import OpenAPIOperation
 from connexion.resolver import Resolver
 from connexion.spec import Specification
-from connexion.utils import coerce_type, extract_content_type, is_json_mimetype, split_content_type
+from connexion.utils import coerce_type, is_json_mimetype, split_content_type
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mocks.apis import APIS
 from mocks.config import MockConfig
 from mocks.dx.journal import Exchange, Journal
-from mocks.fastpath import JSONIFIER, response_problem
+from mocks.fastpath import dumps_bytes, response_problem
 from mocks.validation import ExplodedArrayURIParser, accepts
 
 __all__ = ["Dispatcher", "Plan", "Stats", "compile_plans"]
@@ -387,12 +387,12 @@ class Dispatcher:
         """Status, body and headers as Connexion builds them from the handler's result (or its error)."""
         try:
             data, status, headers = _unpack(await plan.function(**kwargs))
-            content_type = extract_content_type(list(headers.items())) if headers else None
+            content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), None)
             if content_type and content_type not in plan.produces:
                 raise NonConformingResponseHeaders(
                     f"Returned content type ({content_type}) is not defined in operation spec ({list(plan.produces)})."
                 )
-            payload = b"" if data is None else JSONIFIER.dumps(data).encode()
+            payload = b"" if data is None else dumps_bytes(data)
             status = status or (204 if data is None else 200)
             raw = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
             if data is not None and not (status < 200 or status in (204, 304)):
@@ -420,7 +420,7 @@ class Dispatcher:
         reply = plan.replies.get(str(status), plan.replies.get("default"))
         if reply is None:
             return
-        missing = reply.required_headers - {k.decode("latin-1") for k, _ in raw}
+        missing = reply.required_headers and reply.required_headers - {k.decode("latin-1") for k, _ in raw}
         if missing:
             raise NonConformingResponseHeaders(
                 f"Keys in response header don't match response specification. Difference: {', '.join(missing)}"

@@ -15,7 +15,8 @@ class Views:
         return None if site_id is None else self.c["sites"].get(site_id)
 
     def patient(self, record: Record) -> Record:
-        view = {k: v for k, v in record.items() if k != "siteId"}
+        view = dict(record)  # a copy in C, then the reference out: same keys, same order
+        view.pop("siteId", None)
         site = self.site(record.get("siteId"))
         if site is not None:
             view["site"] = site
