@@ -35,11 +35,11 @@ from connexion.resolver import Resolver
 from connexion.spec import Specification
 from connexion.utils import coerce_type, is_json_mimetype, split_content_type
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mocks.apis import APIS
 from mocks.config import MockConfig
-from mocks.dx.journal import Exchange, Journal
+from mocks.dx.journal import Exchange, Journal, buffered, replaying
 from mocks.fastpath import dumps_bytes, response_problem
 from mocks.validation import ExplodedArrayURIParser, accepts
 
@@ -294,11 +294,12 @@ class Dispatcher:
             await self.app(scope, receive, send)
             return
         started, at = time.perf_counter(), time.time()
-        messages, body = await self._read(receive, headers)
+        # Up to the limit: a larger body is Connexion's to refuse.
+        messages, body = await buffered(receive, self.max_body)
         try:
             kwargs = self._arguments(found, scope, headers, body)
         except Decline:
-            await self.app(scope, _replay(messages, receive), send)
+            await self.app(scope, replaying(messages, receive), send)
             return
         plan = found[0].plan
         status, payload, response_headers = await self._respond(plan, scope["path"], kwargs)
@@ -323,18 +324,6 @@ class Dispatcher:
                     return None
                 return route, match.groupdict()  # type: ignore[return-value]
         return None
-
-    async def _read(self, receive: Receive, headers: dict[bytes, bytes]) -> tuple[list[Message], bytes]:
-        """The request body, when it is small enough to be ours to judge (larger ones Connexion refuses)."""
-        messages: list[Message] = []
-        size = 0
-        while size <= self.max_body:
-            message = await receive()
-            messages.append(message)
-            size += len(message.get("body", b""))
-            if message["type"] != "http.request" or not message.get("more_body"):
-                break
-        return messages, b"".join(m.get("body", b"") for m in messages)
 
     def _arguments(
         self, found: tuple[Route, dict[str, Any]], scope: Scope, headers: dict[bytes, bytes], body: bytes
@@ -449,12 +438,3 @@ def _unpack(result: Any) -> tuple[Any, int | None, dict[str, str]]:
         return (data, int(second), {}) if isinstance(second, int) else (data, None, dict(second))
     data, status, headers = result
     return data, int(status), dict(headers)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replay() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replay

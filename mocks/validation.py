@@ -26,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from mocks.errors import MockError, Violation, validation_failed
-from mocks.fastpath import RESPONSE_VALIDATORS, _IdentityCache, to_json_schema
+from mocks.fastpath import NESTED_MANY, NESTED_ONE, RESPONSE_VALIDATORS, _IdentityCache, to_json_schema
 
 __all__ = ["FORMAT_CHECKER", "ExplodedArrayURIParser", "make_validator_map", "request_gate"]
 
@@ -142,7 +142,7 @@ def _with_int_bounds(schema: t.Any) -> t.Any:
     if any(schema.get(k) for k in _REQUEST_ONLY):
         raise _NoGateError
     out = dict(schema)
-    for key in ("items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"):
+    for key in NESTED_ONE + NESTED_MANY:
         if key in out:
             out[key] = _with_int_bounds(out[key])
     if isinstance(out.get("properties"), dict):

@@ -134,7 +134,7 @@ class Journal:
             self._entries.clear()
 
 
-async def _buffered(receive: Receive, limit: int) -> tuple[list[Message], bytes]:
+async def buffered(receive: Receive, limit: int) -> tuple[list[Message], bytes]:
     """Read the request body up to `limit` bytes (the rest stays unread), to replay it downstream."""
     messages: list[Message] = []
     size = 0
@@ -145,6 +145,15 @@ async def _buffered(receive: Receive, limit: int) -> tuple[list[Message], bytes]
         if message["type"] != "http.request" or not message.get("more_body"):
             break
     return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that hands out `messages` (taken from them) first, then reads on from `receive`."""
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 class JournalMiddleware:
@@ -166,11 +175,8 @@ class JournalMiddleware:
         started, at = time.perf_counter(), time.time()
         extensions = scope.setdefault("extensions", {})  # shared with inner copies of the scope: the scenario
         query = scope.get("query_string", b"")
-        pending, request_body = await _buffered(receive, self.body_limit)
+        pending, request_body = await buffered(receive, self.body_limit)
         response: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
-
-        async def replay() -> Message:
-            return pending.pop(0) if pending else await receive()
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -180,7 +186,7 @@ class JournalMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay, capture)
+            await self.app(scope, replaying(pending, receive), capture)
         finally:
             elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
             if logged:
