@@ -211,9 +211,15 @@ class MemoryCollection(Collection):
             return record
 
     def add(self, build: Callable[[Key], Record]) -> Record:
-        with self._lock:
-            key = self.new_id()
-            return self.put(key, build(key))
+        with self._lock:  # `new_id` and `put` inlined: this is on every create's path (webhook log rows too)
+            key = self.ids()
+            while key in self._items:
+                key = self.ids()
+            record = build(key)
+            if self._unique:
+                return self.put(key, record)
+            self._items[key] = record  # `ids` is already past `key`
+            return record
 
     def get(self, key: Key) -> Record | None:
         return self._items.get(key)

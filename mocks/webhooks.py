@@ -43,6 +43,7 @@ import time
 import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -101,24 +102,8 @@ class WebhookDispatcher:
         if not targets:
             return []
         text = _json({"id": self._events.new_id(), "type": event_type, "payload": payload})
-        rows = []
-        for hook in targets:
-
-            def build(key: Key, hook: Record = hook) -> Record:
-                return {
-                    "id": key,
-                    "webhookId": hook["id"],
-                    "webhookType": event_type,
-                    "webhookUrl": hook["url"],
-                    "payload": text,
-                    "createTimestamp": now_iso(),
-                    "lastResponseStatus": None,
-                    "retryAttempts": 0,
-                    "lastRetryTimestamp": None,
-                    "delivered": False,
-                }
-
-            rows.append(self.logs.add(build))
+        stamp = now_iso()
+        rows = [self.logs.add(partial(_log_row, hook, event_type, text, stamp)) for hook in targets]
         self._hand_over(rows, text)
         return rows
 
@@ -256,6 +241,22 @@ class WebhookDispatcher:
     def probe_delay(self, failed_probes: int) -> float:
         schedule = self.schedule or (PROBE_DELAY_WITHOUT_RETRIES,)
         return schedule[min(failed_probes, len(schedule) - 1)]
+
+
+def _log_row(hook: Record, event_type: str, text: str, stamp: str, key: Key) -> Record:
+    """A new delivery's log row: the vendor's WebhookLog fields."""
+    return {
+        "id": key,
+        "webhookId": hook["id"],
+        "webhookType": event_type,
+        "webhookUrl": hook["url"],
+        "payload": text,
+        "createTimestamp": stamp,
+        "lastResponseStatus": None,
+        "retryAttempts": 0,
+        "lastRetryTimestamp": None,
+        "delivered": False,
+    }
 
 
 def _json(value: Any) -> str:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import httpx
@@ -150,3 +151,20 @@ def wait_for_health(url: str, timeout: float = 20.0) -> Any:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("moments", "expected"),
+    [
+        ((1_795_000_000.0,), ["2026-11-18T11:06:40.000Z"]),
+        ((1_795_000_000.9994,), ["2026-11-18T11:06:40.999Z"]),
+        # the cached second is replaced when the clock moves on, and again if it steps back
+        ((1_795_000_000.5, 1_795_000_001.25, 1_794_999_999.0), [
+            "2026-11-18T11:06:40.500Z", "2026-11-18T11:06:41.250Z", "2026-11-18T11:06:39.000Z",
+        ]),
+    ],
+)  # fmt: skip
+def test_timestamps_are_utc_to_the_millisecond_across_seconds(moments: tuple[float, ...], expected: list[str]) -> None:
+    from mocks.context import now_iso
+
+    assert [now_iso(clock=partial(float, m)) for m in moments] == expected
