@@ -27,14 +27,14 @@ class WrkSettings:
                 "--timeout", self.timeout, "--latency"]  # fmt: skip
 
 
-def add_wrk_arguments(parser: argparse.ArgumentParser, rounds_help: str) -> None:
+def add_wrk_arguments(parser: argparse.ArgumentParser, rounds_help: str, rounds: int = 2) -> None:
     """The load settings `make bench` and `make soak` share, so both measure the same way."""
     defaults = WrkSettings()
     parser.add_argument("--threads", type=int, default=defaults.threads)
     parser.add_argument("--connections", type=int, default=defaults.connections)
     parser.add_argument("--duration", default=defaults.duration, help="wrk -d of each measured run (default 10s)")
     parser.add_argument("--warmup", default=defaults.warmup, help="wrk run before each measured one, discarded")
-    parser.add_argument("--rounds", type=int, default=2, help=rounds_help)
+    parser.add_argument("--rounds", type=int, default=rounds, help=f"{rounds_help} (default {rounds})")
 
 
 def settings_from(args: argparse.Namespace) -> WrkSettings:
