@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks import context_of
+from mocks.fastpath import JSONIFIER, dumps_bytes
 from mocks.validation import accepts, request_validator
 from tests.conftest import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 
@@ -147,3 +148,16 @@ SCHEMA_CASES = [
 def test_the_request_gate_agrees_with_the_python_validator(schema: dict[str, object], values: list[object]) -> None:
     for value in values:
         assert accepts(schema, value) == request_validator(schema).is_valid(value), value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"content": [{"id": 1, "name": "Émilie", "tags": ["a", None, True]}], "total": 1, "ratio": 0.5},
+        {1: "integer keys", "2": "string key"},  # orjson needs its non-str-keys option for these
+        {"huge": 2**70},  # beyond orjson: the standard library writes it
+        [],
+    ],
+)
+def test_response_bytes_are_exactly_connexions(data: object) -> None:
+    assert dumps_bytes(data) == JSONIFIER.dumps(data).encode()

@@ -88,6 +88,7 @@ def app_from_env() -> connexion.AsyncApp:
 def uvicorn_options(host: str, port: int, log_level: str, reload: bool, workers: int = 1) -> dict[str, object]:
     options: dict[str, object] = {
         "host": host, "port": port, "log_level": log_level, "lifespan": "on", "access_log": False,
+        "proxy_headers": False,  # a mock answers its clients directly; no X-Forwarded-* work per request
     }  # fmt: skip
     if workers > 1:  # each worker process builds its app from the environment, on the shared state file
         options.update(factory=True, workers=workers)
