@@ -18,6 +18,7 @@ Set `FAST_PATH=0` to serve everything through Connexion.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -414,7 +415,7 @@ class Dispatcher:
             raise NonConformingResponseHeaders(
                 f"Keys in response header don't match response specification. Difference: {', '.join(missing)}"
             )
-        if reply.schema is not None and mime and is_json_mimetype(mime) and data is not None:
+        if reply.schema is not None and mime and _is_json(mime) and data is not None:
             key = (id(reply), payload)
             if key in self._conforming:
                 return
@@ -425,6 +426,11 @@ class Dispatcher:
                 if len(self._conforming) >= MEMO_ENTRIES:
                     self._conforming.clear()
                 self._conforming.add(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_json(mime: str) -> bool:
+    return is_json_mimetype(mime)
 
 
 def _unpack(result: Any) -> tuple[Any, int | None, dict[str, str]]:

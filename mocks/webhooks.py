@@ -96,11 +96,14 @@ class WebhookDispatcher:
         _DISPATCHERS.add(self)
 
     # --- the API's side ---------------------------------------------------------------------------------
-    def emit(self, event_type: str, payload: dict[str, Any]) -> list[Record]:
-        """Log and queue one delivery per webhook subscribed to `event_type`; returns their log rows."""
+    def emit(self, event_type: str, payload: dict[str, Any] | Callable[[], dict[str, Any]]) -> list[Record]:
+        """Log and queue one delivery per webhook subscribed to `event_type`; returns their log rows.
+        `payload` may be a function that makes it, called only when someone is subscribed."""
         targets = self.subscriptions.where(lambda w: w["type"] == event_type)
         if not targets:
             return []
+        if callable(payload):
+            payload = payload()
         text = _json({"id": self._events.new_id(), "type": event_type, "payload": payload})
         stamp = now_iso()
         rows = [self.logs.add(partial(_log_row, hook, event_type, text, stamp)) for hook in targets]

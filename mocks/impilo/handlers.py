@@ -122,7 +122,7 @@ class Handlers(WebhookApi):
     def _save_patient(self, record: Record, event: str) -> dict[str, Any]:
         self.c["patients"].put(record["id"], record)
         view = self.views.patient(record)
-        self.webhooks.emit(event, {**view, "updatedAt": now_iso()})
+        self.webhooks.emit(event, lambda: {**view, "updatedAt": now_iso()})
         return view
 
     async def create_patient(self, body: dict[str, Any], **_: Any) -> tuple[Any, int]:
@@ -306,8 +306,7 @@ class Handlers(WebhookApi):
         self.webhooks.emit(
             "order.status", {"id": record["id"], "eventType": record["currentStatus"], "eventTimestamp": at}
         )
-        if self.c["webhooks"].where(lambda w: w["type"] == "order.statusFull"):
-            self.webhooks.emit("order.statusFull", self.views.order(record))
+        self.webhooks.emit("order.statusFull", lambda: self.views.order(record))
 
     async def list_orders(
         self,
