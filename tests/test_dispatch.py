@@ -12,7 +12,8 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
-from mocks import context_of
+from mocks import context_of, create_app
+from mocks.dispatch import FrontDoor
 from mocks.fastpath import JSONIFIER, dumps_bytes
 from mocks.validation import accepts, request_validator
 from tests.conftest import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token
@@ -161,3 +162,47 @@ def test_the_request_gate_agrees_with_the_python_validator(schema: dict[str, obj
 )
 def test_response_bytes_are_exactly_connexions(data: object) -> None:
     assert dumps_bytes(data) == JSONIFIER.dumps(data).encode()
+
+
+class Counted:
+    """An ASGI app that counts the requests reaching it."""
+
+    def __init__(self, app: object) -> None:
+        self.app, self.calls = app, 0
+
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        self.calls += scope["type"] == "http"
+        await self.app(scope, receive, send)  # type: ignore[operator]
+
+
+def test_the_front_door_answers_planned_requests_itself_and_hands_the_rest_to_connexion_once() -> None:
+    app = create_app(seed=0)
+    context = context_of(app)
+    connexion_side = Counted(app)
+    impilo = base("impilo")
+    with TestClient(FrontDoor(connexion_side, context.dispatch)) as client:
+        assert context.dispatch.dispatcher is not None  # Connexion built it at start-up (lifespan)
+        first = client.get(f"{impilo}/patient/1234", headers=IMPILO_KEY)
+
+        again = client.get(f"{impilo}/patient/1234", headers=IMPILO_KEY)
+        created = client.post(f"{impilo}/patient", json=PATIENT, headers=IMPILO_KEY)
+        assert (again.status_code, again.json(), created.status_code) == (200, first.json(), 201)
+        assert client.get(f"{impilo}/patient/{created.json()['id']}", headers=IMPILO_KEY).json() == created.json()
+        assert connexion_side.calls == 0  # none of these went through Connexion's layers
+
+        served_before = context.dispatch.served
+        rejected = client.post(f"{impilo}/patient", json={"firstName": 5}, headers=IMPILO_KEY)
+        forced = client.get(f"{impilo}/patient/1234", headers={**IMPILO_KEY, "Prefer": "code=404"})
+        assert (rejected.status_code, rejected.json()["status"], forced.status_code) == (400, 400, 404)
+        assert "lastName" in rejected.json()["message"]
+        assert connexion_side.calls == 2 and context.dispatch.served == served_before  # declined once each
+
+        journal = client.get("/__mock/requests").json()
+        assert [(e["method"], e["status"]) for e in journal] == [
+            ("GET", 200),
+            ("GET", 200),
+            ("POST", 201),
+            ("GET", 200),
+            ("POST", 400),
+            ("GET", 404),
+        ]  # fmt: skip  (each request journaled once, oldest first)

@@ -8,12 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
-import connexion
 import uvicorn
 
 import specs
-from mocks.app import create_app
+from mocks.app import context_of, create_app
 from mocks.config import MockConfig, from_env
+from mocks.dispatch import FrontDoor
 from mocks.dx.journal import ACCESS_LOGGER
 
 FACTORY = "mocks.dx.serve:app_from_env"
@@ -56,8 +56,9 @@ def load_specs() -> None:
             raise SpecError(f"{specs.source_path(api).relative_to(ROOT)} does not load: {cause}") from exc
 
 
-def build(config: MockConfig) -> connexion.AsyncApp:
-    """The app for `config`, with access lines on stdout when asked; SpecError names a broken spec."""
+def build(config: MockConfig) -> FrontDoor:
+    """The app for `config` behind its front door (`mocks.dispatch.FrontDoor`), with access lines on stdout
+    when asked; SpecError names a broken spec."""
     load_specs()
     if config.access_log:
         log_access_to_stdout()
@@ -69,7 +70,7 @@ def build(config: MockConfig) -> connexion.AsyncApp:
     gc.set_threshold(*GC_THRESHOLDS)
     if _freeze_after_full_collection not in gc.callbacks:
         gc.callbacks.append(_freeze_after_full_collection)
-    return app
+    return FrontDoor(app, context_of(app).dispatch)
 
 
 def _freeze_after_full_collection(phase: str, info: dict[str, int]) -> None:
@@ -80,7 +81,7 @@ def _freeze_after_full_collection(phase: str, info: dict[str, int]) -> None:
         gc.freeze()
 
 
-def app_from_env() -> connexion.AsyncApp:
+def app_from_env() -> FrontDoor:
     """A fresh app configured from the environment (`SEED`, `LATENCY`, ...): uvicorn's `factory=True` target."""
     return build(from_env())
 
@@ -102,7 +103,7 @@ def uvicorn_options(host: str, port: int, log_level: str, reload: bool, workers:
     return options
 
 
-def run(app: connexion.AsyncApp, host: str, port: int, log_level: str, reload: bool, workers: int = 1) -> None:
+def run(app: FrontDoor, host: str, port: int, log_level: str, reload: bool, workers: int = 1) -> None:
     """Serve `app`; with `reload` or several `workers`, serve `FACTORY` instead (uvicorn imports it in
     each process), restarting it on code or spec changes when reloading."""
     target = FACTORY if reload or workers > 1 else app
