@@ -24,7 +24,9 @@ def _port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def banner(host: str, port: int, seed: int, credentials: dict[str, str]) -> str:
+def banner(
+    host: str, port: int, seed: int, credentials: dict[str, str], state_file: str | None = None, workers: int = 1
+) -> str:
     shown = f"[{host}]" if ":" in host else host
     lines = [f"Healthcare API mocks (seed {seed}) on http://{shown}:{port}/"]
     for api in APIS:
@@ -32,6 +34,8 @@ def banner(host: str, port: int, seed: int, credentials: dict[str, str]) -> str:
         lines.append(f"  {api.title:<18} {base}   docs: {base}/ui/")
         lines.append(f"  {'':<18} {credentials[api.slug]}")
     lines.append(f"  Admin: http://{shown}:{port}/__mock   Health: http://{shown}:{port}/healthz")
+    kept = f"in the SQLite file {state_file} (survives restarts)" if state_file else "in memory (STATE=<file> keeps it)"
+    lines.append(f"  State: {kept}, {workers} worker process{'es' if workers > 1 else ''}")
     return "\n".join(lines)
 
 
@@ -63,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    print(banner(args.host, args.port, config.seed, credentials_table(config.credentials)), flush=True)
+    credentials = credentials_table(config.credentials)
+    print(banner(args.host, args.port, config.seed, credentials, config.state_file, workers), flush=True)
     if args.reload or workers > 1:
         os.environ.update(environ)  # reloaded or worker processes build their app from the environment
     run(app, args.host, args.port, args.log_level, args.reload, workers)

@@ -113,7 +113,18 @@ def test_concurrent_creates_get_unique_ids_and_exact_totals() -> None:
         assert len(set(ids)) == 1000
         assert http.get(url, headers=IMPILO_KEY).json()["total"] == before + 1000
         assert after["total"] == 1000
-        assert all(http.get(f"{url}/{i}", headers=IMPILO_KEY).status_code == 200 for i in ids[::25])
+        assert read_back(http, url, ids) == [f"C{n}" for n in range(1000)]
+
+
+def read_back(http: httpx.Client, url: str, ids: list[int]) -> list[str | int]:
+    """Each patient's firstName read back by id, in order (the status code where a read fails)."""
+
+    def first_name(ident: int) -> str | int:
+        response = http.get(f"{url}/{ident}", headers=IMPILO_KEY)
+        return response.json()["firstName"] if response.status_code == 200 else response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(first_name, ids))
 
 
 def test_python_m_mocks_exits_2_with_a_one_line_cause_when_the_port_is_taken() -> None:
@@ -132,8 +143,9 @@ def test_python_m_mocks_serves_and_prints_base_urls_and_credentials() -> None:
     )
     try:
         assert process.stdout is not None
-        banner = "".join(process.stdout.readline() for _ in range(8))
+        banner = "".join(process.stdout.readline() for _ in range(9))
         assert f"http://127.0.0.1:{port}/impilo/api/v3" in banner and "mock-impilo-api-key" in banner
+        assert banner.splitlines()[-1] == "  State: in memory (STATE=<file> keeps it), 1 worker process"
         health = wait_for_health(f"http://127.0.0.1:{port}/healthz")
         assert health == {"status": "ok", "seed": 3}
     finally:

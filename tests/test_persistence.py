@@ -17,6 +17,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from mocks.__main__ import banner
+from mocks.apis import APIS
 from mocks.persistence import SQLiteStore
 from tests import test_heidi, test_impilo, test_legit_health, test_mock_server
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token
@@ -211,8 +213,12 @@ def test_ids_stay_unique_and_totals_exact_when_two_servers_on_one_file_take_1000
         assert {api: len(set(keys)) for api, keys in by_api.items()} == {"impilo": 334, "heidi": 333, "legit": 333}
         for http in clients:  # each server sees every write, whichever server took it
             assert total_impilo(http) == before["impilo"] + 334
-            assert len(profiles(http, auth)) == before["heidi"] + 333
+            listed = {p["id"] for p in profiles(http, auth)}
+            assert len(listed) == before["heidi"] + 333 and listed >= set(by_api["heidi"])
             assert sorted(legit_ids(http, [f"load-{n}" for n in range(2, 1000, 3)])) == sorted(by_api["legit"])
+            impilo_ids = [int(key) for key in by_api["impilo"]]
+            expected = [f"C{n}" for n in range(0, 1000, 3)]
+            assert test_mock_server.read_back(http, f"{IMPILO}/patient", impilo_ids) == expected
 
 
 def legit_ids(http: httpx.Client, external_ids: list[str]) -> list[str]:
@@ -294,6 +300,7 @@ def test_workers_share_one_state_file_with_unique_ids_and_exact_totals(
         assert len(set(ids)) == 1000
         totals = {total_impilo(http) for _ in range(6)}  # answered by whichever worker: all agree
         assert totals == {before + 1000}
+        assert test_mock_server.read_back(http, f"{IMPILO}/patient", ids) == [f"W{n}" for n in range(1000)]
 
 
 def test_python_m_mocks_refuses_several_workers_without_a_state_file() -> None:
@@ -305,3 +312,9 @@ def test_python_m_mocks_refuses_several_workers_without_a_state_file() -> None:
     assert result.stderr.strip().splitlines() == [
         "error: WORKERS>1 needs STATE=<file>: worker processes share their state through it"
     ]
+
+
+def test_banner_names_the_state_file_and_the_worker_processes() -> None:
+    credentials = {api.slug: "key" for api in APIS}
+    lines = banner("127.0.0.1", 8000, 0, credentials, "/tmp/mock.sqlite3", 2).splitlines()
+    assert lines[-1] == "  State: in the SQLite file /tmp/mock.sqlite3 (survives restarts), 2 worker processes"
