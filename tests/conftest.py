@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+import uvloop
 from starlette.testclient import TestClient
 
 from mocks import create_app
 from mocks.apis import BY_NAME
+from mocks.dx.serve import embedded_server
 
 IMPILO_KEY = {"Impilo-API-Key": "mock-impilo-api-key"}
 LEGIT_AUTH = {"Authorization": "Bearer mock-legit-health-token"}
@@ -72,29 +73,35 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real uvicorn server on 127.0.0.1 in a background thread."""
+    """The mock served over real HTTP on 127.0.0.1 by the server `make mock` uses (Granian, embedded),
+    on its own event loop in a background thread."""
 
     def __init__(self, **overrides: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         overrides.setdefault("webhook_retry_schedule", FAST_RETRIES)
         self.app = create_app(**overrides)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.server = embedded_server(self.app, "127.0.0.1", self.port)
+        self.loop = uvloop.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 15
-        while not self.server.started:
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("mock server did not start")
             time.sleep(0.02)
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
+        self.loop.call_soon_threadsafe(self.server.stop)
         self.thread.join(timeout=10)
+        self.loop.close()
 
     def reset(self) -> None:
         assert httpx.post(f"{self.url}/__mock/reset").status_code == 200
