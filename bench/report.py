@@ -11,7 +11,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("connexion", "starlette", "uvicorn", "uvloop", "httptools", "jsonschema", "jsonschema-rs", "orjson")
+PACKAGES = (
+    "connexion",
+    "starlette",
+    "granian",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "jsonschema",
+    "jsonschema-rs",
+    "orjson",
+)
 
 
 def _first_line(argv: list[str]) -> str | None:

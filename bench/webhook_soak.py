@@ -1,6 +1,6 @@
 """Webhook receivers that refuse, hang or answer 500 must not slow the API, and must lose no event.
 
-Each scenario gets a fresh mock (uvicorn on 127.0.0.1, short webhook timeout, fast retry schedule) with
+Each scenario gets a fresh mock (`python -m mocks` on 127.0.0.1, short webhook timeout, fast retry schedule) with
 one `patient.created` webhook pointing at a misbehaving receiver (or none, the baseline; or one that
 answers 200, the control), then `POST /patient` under the same wrk load as `make bench`.
 
