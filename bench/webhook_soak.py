@@ -256,7 +256,7 @@ def recovery(hub: Hub, timeout: float, schedule: tuple[float, ...], logs: Path) 
         mock.subscribe(receiver.url)
         status, patient = call("POST", f"{mock.api}/patient", json.loads(PATIENT_BODY))
         deadline = time.monotonic() + 30 + 3 * timeout + sum(schedule)
-        while time.monotonic() < deadline and not receiver.events:
+        while time.monotonic() < deadline and not receiver.bodies:
             time.sleep(0.1)
         time.sleep(POLL_SECONDS)  # let the mock record the successful attempt
         _, page = call("GET", f"{mock.api}/webhook/logs?page=1&size=15")

@@ -83,7 +83,10 @@ class LiveServer:
         self.app = create_app(**overrides)
         self.server = embedded_server(self.app, "127.0.0.1", self.port)
         self.loop = uvloop.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.loop.run_until_complete(self.server.serve())
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -101,7 +104,8 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.loop.call_soon_threadsafe(self.server.stop)
         self.thread.join(timeout=10)
-        self.loop.close()
+        if not self.thread.is_alive():
+            self.loop.close()
 
     def reset(self) -> None:
         assert httpx.post(f"{self.url}/__mock/reset").status_code == 200
