@@ -88,7 +88,7 @@ def webhook_table(result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---|---:|---:|---|",
     ]
     for name, row in result["scenarios"].items():
-        verdict = "" if name == "no webhook" else (" pass" if row["p99_within_target"] else " FAIL")
+        verdict = "" if name not in webhook_soak.DEAD_RECEIVERS else (" pass" if row["p99_within_target"] else " FAIL")
         audits = [r["audit"] for r in row["rounds"] if "audit" in r]
         events = " + ".join(f"{a['events']}: {'ok' if a['ok'] else 'NOT OK'}" for a in audits) or "-"
         rows.append(
