@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m mocks", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=8000, help="port (default 8000)")
-    parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    parser.add_argument("--log-level", default="warning", help="the HTTP server's log level (default warning)")
     add_arguments(parser)
     args = parser.parse_args(argv)
     environ = {**os.environ}

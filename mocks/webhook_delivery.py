@@ -15,6 +15,8 @@ from collections import deque
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
+import uvloop
+
 from mocks.store import Key
 from mocks.webhook_client import WebhookClient
 
@@ -59,7 +61,7 @@ class DeliveryThread:
     def __init__(self, dispatcher: WebhookDispatcher) -> None:
         self.d = dispatcher
         self.pid = os.getpid()
-        self.loop = new_loop()
+        self.loop = uvloop.new_event_loop()
         self.circuits: dict[str, Circuit] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.client: WebhookClient | None = None
@@ -225,11 +227,3 @@ class DeliveryThread:
     def _due(self, url: str, log_id: Key) -> None:
         self._circuit(url).ready.append(log_id)
         self._pump(url)
-
-
-def new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()  # type: ignore[no-any-return]
