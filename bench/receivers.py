@@ -58,7 +58,7 @@ class Receiver:
     hung: int = 0
     # The bodies it answered 2xx to, as received: bytes are not tracked by the garbage collector, where
     # parsed events (~30 objects each) made this process's full collections walk millions of objects and
-    # pause every receiver for over a second, long enough for the mock to time out answered deliveries.
+    # pause every receiver for over a second, and the mock timed out deliveries they had answered.
     bodies: list[bytes] = field(default_factory=list)
     _sockets: set[asyncio.StreamWriter] = field(default_factory=set, repr=False)
 

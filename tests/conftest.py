@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -122,3 +123,14 @@ def fresh_server(live_server: LiveServer) -> LiveServer:
     """The session's real server, reset to its seed state."""
     live_server.reset()
     return live_server
+
+
+def read_back(http: httpx.Client, url: str, ids: list[int]) -> list[str | int]:
+    """Each patient's firstName read back by id, in order (the status code where a read fails)."""
+
+    def first_name(ident: int) -> str | int:
+        response = http.get(f"{url}/{ident}", headers=IMPILO_KEY)
+        return response.json()["firstName"] if response.status_code == 200 else response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(first_name, ids))

@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks.apis import APIS
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, read_back
 
 
 def test_apis_json_lists_the_three_apis_with_their_urls(client: TestClient) -> None:
@@ -114,17 +114,6 @@ def test_concurrent_creates_get_unique_ids_and_exact_totals() -> None:
         assert http.get(url, headers=IMPILO_KEY).json()["total"] == before + 1000
         assert after["total"] == 1000
         assert read_back(http, url, ids) == [f"C{n}" for n in range(1000)]
-
-
-def read_back(http: httpx.Client, url: str, ids: list[int]) -> list[str | int]:
-    """Each patient's firstName read back by id, in order (the status code where a read fails)."""
-
-    def first_name(ident: int) -> str | int:
-        response = http.get(f"{url}/{ident}", headers=IMPILO_KEY)
-        return response.json()["firstName"] if response.status_code == 200 else response.status_code
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(first_name, ids))
 
 
 def test_python_m_mocks_exits_2_with_a_one_line_cause_when_the_port_is_taken() -> None:

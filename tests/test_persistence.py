@@ -21,7 +21,7 @@ from mocks.__main__ import banner
 from mocks.apis import APIS
 from mocks.persistence import SQLiteStore
 from tests import test_heidi, test_impilo, test_legit_health, test_mock_server
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, read_back
 
 MakeClient = Callable[..., TestClient]
 IMPILO, HEIDI, LEGIT = base("impilo"), base("heidi"), base("legit_health")
@@ -218,7 +218,7 @@ def test_ids_stay_unique_and_totals_exact_when_two_servers_on_one_file_take_1000
             assert sorted(legit_ids(http, [f"load-{n}" for n in range(2, 1000, 3)])) == sorted(by_api["legit"])
             impilo_ids = [int(key) for key in by_api["impilo"]]
             expected = [f"C{n}" for n in range(0, 1000, 3)]
-            assert test_mock_server.read_back(http, f"{IMPILO}/patient", impilo_ids) == expected
+            assert read_back(http, f"{IMPILO}/patient", impilo_ids) == expected
 
 
 def legit_ids(http: httpx.Client, external_ids: list[str]) -> list[str]:
@@ -300,7 +300,7 @@ def test_workers_share_one_state_file_with_unique_ids_and_exact_totals(
         assert len(set(ids)) == 1000
         totals = {total_impilo(http) for _ in range(6)}  # answered by whichever worker: all agree
         assert totals == {before + 1000}
-        assert test_mock_server.read_back(http, f"{IMPILO}/patient", ids) == [f"W{n}" for n in range(1000)]
+        assert read_back(http, f"{IMPILO}/patient", ids) == [f"W{n}" for n in range(1000)]
 
 
 def test_python_m_mocks_refuses_several_workers_without_a_state_file() -> None:
