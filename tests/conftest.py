@@ -73,6 +73,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_health(url: str, timeout: float = 20.0, alive: Callable[[], bool] | None = None) -> Any:
+    """The JSON of the first 200 from `url` (a server's /healthz); RuntimeError after `timeout` seconds,
+    or as soon as `alive` says the server is gone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response.json()
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or (alive is not None and not alive()):
+            raise RuntimeError(f"the mock did not answer 200 at {url} within {timeout:g} s")
+        time.sleep(0.02)
+
+
 class LiveServer:
     """The mock served over real HTTP on 127.0.0.1 by the server `make mock` uses (Granian, embedded),
     on its own event loop in a background thread."""
@@ -91,16 +107,8 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("mock server did not start")
-            time.sleep(0.02)
+        wait_for_health(f"{self.url}/healthz", timeout=15, alive=self.thread.is_alive)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.loop.call_soon_threadsafe(self.server.stop)

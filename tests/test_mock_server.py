@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks.apis import APIS
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, read_back
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, read_back, wait_for_health
 
 
 def test_apis_json_lists_the_three_apis_with_their_urls(client: TestClient) -> None:
@@ -141,17 +140,6 @@ def test_python_m_mocks_serves_and_prints_base_urls_and_credentials() -> None:
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close() if process.stdout else None
-
-
-def wait_for_health(url: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return httpx.get(url, timeout=2).json()
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +20,7 @@ from mocks.__main__ import banner
 from mocks.apis import APIS
 from mocks.persistence import SQLiteStore
 from tests import test_heidi, test_impilo, test_legit_health, test_mock_server
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, read_back
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, read_back, wait_for_health
 
 MakeClient = Callable[..., TestClient]
 IMPILO, HEIDI, LEGIT = base("impilo"), base("heidi"), base("legit_health")
@@ -249,14 +248,8 @@ def serve(state_file: str) -> Iterator[Callable[..., tuple[subprocess.Popen[byte
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         started.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    return process, url
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("the mock did not start")
+        wait_for_health(f"{url}/healthz", timeout=30, alive=lambda: process.poll() is None)
+        return process, url
 
     yield start
     for process in started:
