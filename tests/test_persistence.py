@@ -238,7 +238,7 @@ def profiles(http: httpx.Client, auth: dict[str, str]) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def serve(state_file: str) -> Iterator[Callable[..., tuple[subprocess.Popen[bytes], str]]]:
-    """Factory: `python -m mocks` in its own process with STATE=<file> (killed at the end if still running)."""
+    """Factory: `python -m mocks` in its own process with STATE=<file> (stopped at the end if still running)."""
     started: list[subprocess.Popen[bytes]] = []
 
     def start(workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
@@ -252,9 +252,13 @@ def serve(state_file: str) -> Iterator[Callable[..., tuple[subprocess.Popen[byte
         return process, url
 
     yield start
-    for process in started:
+    for process in started:  # SIGTERM first: uvicorn's supervisor stops its worker processes (SIGKILL orphans them)
         if process.poll() is None:
-            process.kill()
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         process.wait()
 
 
