@@ -337,27 +337,29 @@ class Handlers(WebhookApi):
         statuses = self.context.schema(API, "OrderStatus")["enum"]
 
         async def order_status(request: Request) -> Response:
-            """Move an order to a new status: records an orderEvent and fires `order.status` webhooks."""
-            order = self.c["orders"].get(int(request.path_params["order_id"]))
-            if order is None:
-                return JSONResponse({"message": "order not found"}, status_code=404)
+            """Move an order to a new status: records an orderEvent and fires `order.status` webhooks.
+
+            The body is read first and the order only then, under the store's lock, with no await until the
+            write: an order read before a reset (or another worker's write) is never written back."""
             try:
                 status = (await request.json())["status"]
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 status = None
-            if status not in statuses:
-                return JSONResponse({"message": f'body must be {{"status": one of {statuses}}}'}, status_code=400)
-            at = now_iso()
-            with self.context.store.lock:  # re-read under the lock: a copy read before it may be stale
-                order = self.c["orders"].get(order["id"]) or order
+            with self.context.store.lock:
+                order = self.c["orders"].get(int(request.path_params["order_id"]))
+                if order is None:
+                    return JSONResponse({"message": "order not found"}, status_code=404)
+                if status not in statuses:
+                    return JSONResponse({"message": f'body must be {{"status": one of {statuses}}}'}, status_code=400)
+                at = now_iso()
                 order = {
                     **order,
                     "currentStatus": status,
                     "orderEvents": [*order["orderEvents"], {"name": status, "eventTimestamp": at}],
                 }
                 self.c["orders"].put(order["id"], order)
-            self._emit_order_status(order, at)
-            return JSONResponse(self.views.order(order))
+                self._emit_order_status(order, at)
+                return JSONResponse(self.views.order(order))
 
         async def attempts(request: Request) -> Response:
             return JSONResponse(self.c["webhook_attempts"].export())

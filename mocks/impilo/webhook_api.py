@@ -57,8 +57,8 @@ class WebhookApi:
             return self.c["webhooks"].put(webhook_id, updated), 200
 
     async def delete_webhook(self, webhook_id: int, **_: Any) -> tuple[Any, int]:
-        self._webhook_or_404(webhook_id)
-        self.c["webhooks"].delete(webhook_id)
+        if self.c["webhooks"].delete(webhook_id) is None:  # one step: found and deleted, or 404
+            raise not_found(f"Webhook {webhook_id} not found")
         return None, 204
 
     async def list_webhook_logs(self, page: int = 1, size: int = 15, **q: Any) -> tuple[Any, int]:

@@ -64,15 +64,16 @@ class Handlers:
     async def get_patients_auth_tokens(
         self, patient_id: str, send_link_to_patient_by_email: bool = False, **_: Any
     ) -> Reply:
-        patient = self.records.patient(patient_id)
-        if send_link_to_patient_by_email and not patient["email"]:
-            raise conflict("The patient has no email address to send the login link to.")
-        issued = self.records.issue_tokens(patient["id"], _now())
-        tokens = {key: issued[key] for key in ("token", "refresh_token", "expiresAt")}
-        tokens["loginLink"] = rules.login_link(issued["token"], issued["refresh_token"])
-        if send_link_to_patient_by_email:
-            messages.send_login_link(self.context.outbox, patient, tokens["loginLink"])
-        return tokens, 200
+        with self.records.lock:  # no token or email for a patient that a reset (or another worker) removed
+            patient = self.records.patient(patient_id)
+            if send_link_to_patient_by_email and not patient["email"]:
+                raise conflict("The patient has no email address to send the login link to.")
+            issued = self.records.issue_tokens(patient["id"], _now())
+            tokens = {key: issued[key] for key in ("token", "refresh_token", "expiresAt")}
+            tokens["loginLink"] = rules.login_link(issued["token"], issued["refresh_token"])
+            if send_link_to_patient_by_email:
+                messages.send_login_link(self.context.outbox, patient, tokens["loginLink"])
+            return tokens, 200
 
     # --- episodes of care ---
 
