@@ -12,6 +12,7 @@ from mocks.apis import APIS
 from mocks.config import from_env
 from mocks.dx.cli import OneLineParser, add_arguments, export, port
 from mocks.dx.serve import build, run
+from mocks.store import StateError
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         app = build(config)
+    except StateError as exc:  # the STATE file: named, with what is wrong and how to go on
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a spec or handler that does not load: say which, in one line
         cause = " ".join(str(exc).split())[:400]
         print(

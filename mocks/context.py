@@ -15,7 +15,7 @@ from typing import Any
 from mocks.config import MockConfig
 from mocks.dispatch import Stats
 from mocks.fakedata import SchemaFaker
-from mocks.store import INTERNAL_API, Collection, Store, open_store
+from mocks.store import INTERNAL_API, Collection, StateError, Store, open_store
 
 _SECOND: tuple[int, str] = (0, "1970-01-01T00:00:00")  # the last second formatted, and its text
 
@@ -30,6 +30,14 @@ def now_iso(clock: Callable[[], float] = time.time) -> str:
     if cached[0] != second:
         cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
     return f"{cached[1]}.{int((now - second) * 1000):03d}Z"
+
+
+def another_seed(state_file: str, found: int, asked: int) -> str:
+    """Why a state file holding another seed's data is refused, and the two ways on."""
+    return (
+        f"STATE file {state_file} holds the data of SEED={found}, not of SEED={asked}: start with SEED={found} "
+        f"to use it, or delete the file (or pick another STATE=...) to start over with SEED={asked}"
+    )
 
 
 class Outbox:
@@ -76,14 +84,21 @@ class MockContext:
     dispatch: Stats = field(default_factory=Stats)  # what the compiled dispatcher answered
 
     def start(self) -> None:
-        """Seed, unless the store already holds this seed's state (a state file kept from an earlier run).
+        """Seed an empty store; a state file kept from an earlier run holds this seed's data already.
 
-        The check and the seeding share one write transaction: of several workers starting on one file,
-        exactly one seeds and the others find its data.
+        A file holding another seed's data is refused (`StateError`), never re-seeded: it is someone's
+        state (a running mock's, or an earlier run's), and `POST /__mock/reset` is how to wipe it. The check
+        and the seeding share one write transaction: of several workers starting on one file, exactly one
+        seeds and the others find its data; of two mocks with different seeds, the second is refused.
         """
         with self.store.lock:
-            if self.store.seeded_with() != self.config.seed:
+            found = self.store.seeded_with()
+            if found is None:
                 self.reset()
+                return
+        if found != self.config.seed:
+            self.store.close()
+            raise StateError(another_seed(str(self.config.state_file), found, self.config.seed))
 
     def reset(self) -> None:
         """Back to the seed state: empty every collection and the outbox, then let each API seed itself."""

@@ -24,6 +24,10 @@ Key = int | str
 INTERNAL_API = "_mock"  # collections of the mock itself (the outbox): kept in the store, not in `export()`
 
 
+class StateError(Exception):
+    """A state file the mock cannot use as it is; the message names the file and says how to go on."""
+
+
 class IdSource:
     """Deterministic ids: `int` sequence, 24-hex (Mongo-like), numeric strings or uuid4 strings.
 

@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from mocks.__main__ import banner
 from mocks.apis import APIS
 from mocks.persistence import SQLiteStore
+from mocks.store import StateError
 from tests import test_heidi, test_impilo, test_legit_health, test_mock_server
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, read_back, wait_for_health
 
@@ -134,9 +135,26 @@ def test_reset_reseeds_the_file_and_a_restart_keeps_the_seed_state(make_client: 
     assert state(make_client(state_file=state_file)) == seeded
 
 
-def test_another_seed_replaces_the_files_state_with_that_seeds(make_client: MakeClient, state_file: str) -> None:
-    writes(make_client(seed=0, state_file=state_file), "Ada")
-    assert state(make_client(seed=1, state_file=state_file)) == state(make_client(seed=1))
+def another_seed_refused(state_file: str, found: int, asked: int) -> str:
+    return (
+        f"STATE file {state_file} holds the data of SEED={found}, not of SEED={asked}: start with SEED={found} "
+        f"to use it, or delete the file (or pick another STATE=...) to start over with SEED={asked}"
+    )
+
+
+def test_state_file_refuses_another_seed_and_keeps_its_data_when_the_mock_restarts_with_one(
+    make_client: MakeClient, state_file: str
+) -> None:
+    ids = writes(make_client(seed=0, state_file=state_file), "Ada")
+    with pytest.raises(StateError) as refused:
+        make_client(seed=1, state_file=state_file)
+    assert str(refused.value) == another_seed_refused(state_file, 0, 1)
+    assert_kept(make_client(seed=0, state_file=state_file), "Ada", ids)
+
+
+def test_state_file_is_seeded_when_it_is_an_empty_file(make_client: MakeClient, state_file: str) -> None:
+    Path(state_file).touch()
+    assert state(make_client(seed=3, state_file=state_file)) == state(make_client(seed=3))
 
 
 # --- the store itself ---
@@ -298,6 +316,24 @@ def test_workers_share_one_state_file_with_unique_ids_and_exact_totals(
         totals = {total_impilo(http) for _ in range(6)}  # answered by whichever worker: all agree
         assert totals == {before + 1000}
         assert read_back(http, f"{IMPILO}/patient", ids) == [f"W{n}" for n in range(1000)]
+
+
+def python_m_mocks(**env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m mocks` with `env` added to this one's; an answer when it refuses to start (60 s else)."""
+    command = [sys.executable, "-m", "mocks", "--port", str(free_port())]
+    return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_python_m_mocks_exits_2_and_a_running_mock_keeps_its_data_when_started_on_its_file_with_another_seed(
+    serve: Callable[..., tuple[subprocess.Popen[bytes], str]], state_file: str
+) -> None:
+    _, url = serve()
+    with httpx.Client(base_url=url) as http:
+        ids = writes(http, "Ada")
+        refused = python_m_mocks(STATE=state_file, SEED="1")
+        assert (refused.returncode, refused.stdout) == (2, "")
+        assert refused.stderr.splitlines() == [f"error: {another_seed_refused(state_file, 0, 1)}"]
+        assert_kept(http, "Ada", ids)
 
 
 def test_python_m_mocks_refuses_several_workers_without_a_state_file() -> None:
