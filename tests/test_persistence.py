@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 
 from mocks.__main__ import banner
 from mocks.apis import APIS
+from mocks.app import context_of, create_app
 from mocks.persistence import SQLiteStore
 from mocks.store import StateError
 from tests import test_heidi, test_impilo, test_legit_health, test_mock_server
@@ -334,6 +336,48 @@ def test_python_m_mocks_exits_2_and_a_running_mock_keeps_its_data_when_started_o
         assert (refused.returncode, refused.stdout) == (2, "")
         assert refused.stderr.splitlines() == [f"error: {another_seed_refused(state_file, 0, 1)}"]
         assert_kept(http, "Ada", ids)
+
+
+@pytest.fixture(scope="module")
+def written_state_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of a state file the mock wrote, after 300 patients were created (WAL checkpointed on close)."""
+    path = tmp_path_factory.mktemp("written") / "state.sqlite3"
+    app = create_app(seed=0, state_file=str(path))
+    with TestClient(app) as client:
+        for n in range(300):
+            created = client.post(
+                f"{IMPILO}/patient", json={"firstName": f"P{n}", "lastName": "Many"}, headers=IMPILO_KEY
+            )
+            assert created.status_code == 201
+    context_of(app).store.close()
+    return path.read_bytes()
+
+
+def damaged_pages(data: bytes) -> bytes:
+    """Three pages in the middle of the file overwritten with (seeded) random bytes."""
+    page = int.from_bytes(data[16:18], "big")
+    middle = len(data) // page // 2 * page
+    return data[:middle] + random.Random(0).randbytes(3 * page) + data[middle + 3 * page :]
+
+
+DAMAGE = [
+    pytest.param(lambda data: random.Random(0).randbytes(len(data)), id="random-bytes"),
+    pytest.param(lambda data: data[: len(data) // 2], id="truncated-copy"),
+    pytest.param(damaged_pages, id="damaged-pages"),
+]
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_python_m_mocks_exits_2_naming_the_file_and_leaves_it_as_it_was_when_the_state_file_is_damaged(
+    written_state_file: bytes, state_file: str, damage: Callable[[bytes], bytes]
+) -> None:
+    Path(state_file).write_bytes(damaged := damage(written_state_file))
+    refused = python_m_mocks(STATE=state_file)
+    assert (refused.returncode, refused.stdout) == (2, "")  # no banner: nothing started
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"error: STATE file {state_file} is damaged (SQLite: ")
+    assert line.endswith("); move it away or delete it to start over from the seed, or restore a copy of it")
+    assert Path(state_file).read_bytes() == damaged
 
 
 def test_python_m_mocks_refuses_several_workers_without_a_state_file() -> None:
