@@ -17,12 +17,13 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import connexion
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from mocks.apis import APIS
 from mocks.config import Credentials
 from mocks.context import MockContext
 from mocks.dx.routes import landing_page
+from mocks.dx.safejson import JSONResponse
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

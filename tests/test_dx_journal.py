@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -147,3 +149,41 @@ def test_access_log_writes_api_method_path_status_and_ms_when_enabled(
     lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
     assert [line.rsplit(" ms=", 1)[0] for line in lines] == expected
     assert all(float(line.rsplit(" ms=", 1)[1]) >= 0 for line in lines)
+
+
+def strict_journal(client: TestClient) -> list[dict[str, Any]]:
+    """The journal as a strict JSON parser reads it (RFC 8259: no NaN or Infinity, no lone surrogates)."""
+    response = client.get("/__mock/requests")
+    assert response.status_code == 200, response.text
+    return list(orjson.loads(response.content))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"a":NaN}', id="nan"),
+        pytest.param(b'{"a":-Infinity}', id="infinity"),
+        pytest.param(b'{"a":"\\ud800"}', id="lone-surrogate"),
+        pytest.param(b'{"a":' * 990 + b"1" + b"}" * 990, id="nested-990-deep"),
+    ],
+)
+def test_journal_answers_strict_json_with_the_body_as_text_when_a_body_is_not_strict_json(
+    client: TestClient, body: bytes
+) -> None:
+    sent = client.post(f"{base('impilo')}/patient", content=body, headers={"Content-Type": "application/json"})
+    [entry] = strict_journal(client)
+    assert (entry["status"], entry["body"], entry["bodyIsText"]) == (sent.status_code, body.decode(), True)
+    assert entry["responseBody"] == sent.json() and entry["responseBodyIsText"] is False
+
+
+def test_journal_answers_strict_json_with_the_response_as_text_when_the_api_answers_a_lone_surrogate(
+    client: TestClient,
+) -> None:
+    body = json.dumps({"firstName": "\ud800x", "lastName": "Odd"})  # the name as the escape JSON allows
+    created = client.post(
+        f"{base('impilo')}/patient", content=body, headers={**IMPILO_KEY, "Content-Type": "application/json"}
+    )
+    assert created.status_code == 201
+    [entry] = strict_journal(client)
+    assert (entry["body"], entry["bodyIsText"], entry["responseBodyIsText"]) == (body, True, True)
+    assert entry["responseBody"] == created.text
