@@ -1,4 +1,4 @@
-"""The mock's own routes (`/__mock/*`): always answerable as strict JSON."""
+"""The mock's own routes (`/__mock/*`): always answerable as strict JSON, and no secrets in the clear."""
 
 from __future__ import annotations
 
@@ -60,6 +60,14 @@ def test_admin_reads_answer_strict_json_when_records_hold_lone_surrogates(client
     response = client.get(path)
     assert response.status_code == 200, response.text
     assert strict(response.content) is not None
+
+
+def test_state_shows_the_webhook_secret_masked_when_one_is_set(client: TestClient) -> None:
+    set_secret = client.post(f"{base('impilo')}/webhook-secret", json={"secret": "hush-4711"}, headers=IMPILO_KEY)
+    assert set_secret.status_code == 200
+    response = client.get("/__mock/state")
+    assert response.status_code == 200 and b"hush-4711" not in response.content
+    assert response.json()["impilo"]["webhook_secret"] == [{"secret": "***"}]
 
 
 def nested(depth: int, inner: Any) -> Any:

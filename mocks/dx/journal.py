@@ -2,8 +2,9 @@
 
 The journal keeps the last N vendor API exchanges (not the mock's own routes): method, path, query,
 headers (credentials masked), body, status, response body, duration and time. A body is shown as JSON when
-it is strict JSON, otherwise as text (`bodyIsText`). The access log writes one `key=value` line per request
-to the `mocks.access` logger (vendor APIs and admin changes; not the landing page's polling reads).
+it is strict JSON (secret fields masked, `safejson.SECRET_FIELDS`), otherwise as text (`bodyIsText`). The
+access log writes one `key=value` line per request to the `mocks.access` logger (vendor APIs and admin
+changes; not the landing page's polling reads).
 """
 
 from __future__ import annotations
@@ -28,30 +29,48 @@ Entry = dict[str, Any]
 Headers = list[tuple[bytes, bytes]]
 ACCESS_LOGGER = "mocks.access"
 BODY_LIMIT = 64 * 1024  # bytes of each body kept in the journal
-MASKED = {"authorization", "impilo-api-key", "heidi-api-key"}
+
+
+def _keep_scheme(value: str) -> str:
+    scheme, _, rest = value.partition(" ")
+    return f"{scheme} {safejson.MASK}" if rest else safejson.MASK
+
+
+def _hidden(value: str) -> str:
+    return safejson.MASK
+
+
+# credential header -> how it is shown: `Bearer abc` -> `Bearer ***`; keys and cookies -> `***`
+MASKED: dict[str, Callable[[str], str]] = {
+    "authorization": _keep_scheme,
+    "proxy-authorization": _keep_scheme,
+    "impilo-api-key": _hidden,
+    "heidi-api-key": _hidden,
+    "cookie": _hidden,
+    "set-cookie": _hidden,
+}
 
 
 def mask(name: str, value: str) -> str:
-    """`Bearer abc` -> `Bearer ***`; an API key -> `***`; other headers unchanged."""
-    if name not in MASKED:
-        return value
-    scheme, _, rest = value.partition(" ")
-    return f"{scheme} ***" if rest else "***"
+    """A credential header's value masked (`MASKED`); other headers unchanged."""
+    masked = MASKED.get(name)
+    return masked(value) if masked else value
 
 
 def readable(raw: bytes, content_type: str) -> tuple[Any, bool]:
-    """A body as shown, and whether it is shown as text: strict JSON bodies as JSON; others (not JSON, NaN,
-    lone surrogates, deep nesting ...) as text; truncated bodies as text ending in '…'; empty as None."""
+    """A body as shown, and whether it is shown as text: strict JSON bodies as JSON with secret fields
+    masked; others (not JSON, NaN, lone surrogates, deep nesting ...) as text; truncated bodies as text
+    ending in '…'; empty as None."""
     if not raw:
         return None, False
     if len(raw) > BODY_LIMIT:
-        return raw[:BODY_LIMIT].decode("utf-8", "replace") + "…", True
+        return safejson.redacted_text(raw[:BODY_LIMIT].decode("utf-8", "replace")) + "…", True
     if "json" in content_type:
         try:
-            return safejson.loads(raw), False
+            return safejson.redacted(safejson.loads(raw)), False
         except ValueError:
             pass
-    return raw.decode("utf-8", "replace"), True
+    return safejson.redacted_text(raw.decode("utf-8", "replace")), True
 
 
 def _header_dict(raw: Headers) -> dict[str, str]:
