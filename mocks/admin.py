@@ -3,7 +3,7 @@
 Admin API (documented in README):
 - `GET  /__mock`                    this list
 - `POST /__mock/reset`              back to the seed state
-- `GET  /__mock/state`              every stored resource, as JSON
+- `GET  /__mock/state`              every stored resource, as JSON (secret fields masked)
 - `GET  /__mock/outbox[?api=]`      emails/SMS the mock "sent";  `DELETE` empties it
 - `GET  /__mock/webhooks/attempts`  every webhook delivery attempt (status, error, time)
 - `GET  /__mock/requests[?api=&method=&path=&status=&limit=]`  the request journal; `DELETE` empties it
@@ -17,12 +17,13 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import connexion
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from mocks.apis import APIS
 from mocks.config import Credentials
 from mocks.context import MockContext
 from mocks.dx.routes import landing_page
+from mocks.dx.safejson import JSONResponse, redacted
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -91,7 +92,7 @@ def mount(
 
     @route("/__mock/state", "GET")
     async def state(request: Request) -> Response:
-        return JSONResponse(context.store.export())
+        return JSONResponse(redacted(context.store.export()))  # secrets (e.g. the webhook secret) as "***"
 
     @route("/__mock/outbox", "GET", "DELETE")
     async def outbox(request: Request) -> Response:

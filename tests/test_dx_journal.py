@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
 from mocks.dx.journal import ACCESS_LOGGER
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 
 
 def journal(client: TestClient, **filters: Any) -> list[dict[str, Any]]:
@@ -42,6 +44,8 @@ def test_journal_records_what_the_frontend_sent_and_got_when_it_calls_an_api(cli
         pytest.param("Impilo-API-Key", "mock-impilo-api-key", "***", id="impilo-key"),
         pytest.param("Heidi-Api-Key", "mock-heidi-api-key", "***", id="heidi-key"),
         pytest.param("Authorization", "Bearer mock-legit-health-token", "Bearer ***", id="bearer-keeps-scheme"),
+        pytest.param("Proxy-Authorization", "Basic dXNlcjpwYXNzd29yZA==", "Basic ***", id="proxy-keeps-scheme"),
+        pytest.param("Cookie", "session=c00k1e-value; theme=dark", "***", id="cookie"),
     ],
 )
 def test_journal_masks_credentials_when_they_are_sent(client: TestClient, header: str, value: str, shown: str) -> None:
@@ -147,3 +151,70 @@ def test_access_log_writes_api_method_path_status_and_ms_when_enabled(
     lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
     assert [line.rsplit(" ms=", 1)[0] for line in lines] == expected
     assert all(float(line.rsplit(" ms=", 1)[1]) >= 0 for line in lines)
+
+
+def strict_journal(client: TestClient) -> list[dict[str, Any]]:
+    """The journal as a strict JSON parser reads it (RFC 8259: no NaN or Infinity, no lone surrogates)."""
+    response = client.get("/__mock/requests")
+    assert response.status_code == 200, response.text
+    return list(orjson.loads(response.content))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"a":NaN}', id="nan"),
+        pytest.param(b'{"a":-Infinity}', id="infinity"),
+        pytest.param(b'{"a":"\\ud800"}', id="lone-surrogate"),
+        pytest.param(b'{"a":' * 990 + b"1" + b"}" * 990, id="nested-990-deep"),
+    ],
+)
+def test_journal_answers_strict_json_with_the_body_as_text_when_a_body_is_not_strict_json(
+    client: TestClient, body: bytes
+) -> None:
+    sent = client.post(f"{base('impilo')}/patient", content=body, headers={"Content-Type": "application/json"})
+    [entry] = strict_journal(client)
+    assert (entry["status"], entry["body"], entry["bodyIsText"]) == (sent.status_code, body.decode(), True)
+    assert entry["responseBody"] == sent.json() and entry["responseBodyIsText"] is False
+
+
+def test_journal_answers_strict_json_with_the_response_as_text_when_the_api_answers_a_lone_surrogate(
+    client: TestClient,
+) -> None:
+    body = json.dumps({"firstName": "\ud800x", "lastName": "Odd"})  # the name as the escape JSON allows
+    created = client.post(
+        f"{base('impilo')}/patient", content=body, headers={**IMPILO_KEY, "Content-Type": "application/json"}
+    )
+    assert created.status_code == 201
+    [entry] = strict_journal(client)
+    assert (entry["body"], entry["bodyIsText"], entry["responseBodyIsText"]) == (body, True, True)
+    assert entry["responseBody"] == created.text
+
+
+def test_journal_masks_secret_fields_in_bodies_when_a_secret_is_set_or_a_token_issued(client: TestClient) -> None:
+    set_secret = client.post(f"{base('impilo')}/webhook-secret", json={"secret": "hush-4711"}, headers=IMPILO_KEY)
+    assert set_secret.json() == {"secret": "hush-4711"}  # the vendor's own answer is not masked
+    jwt = heidi_token(client)["Authorization"].removeprefix("Bearer ")
+    response = client.get("/__mock/requests")
+    assert b"hush-4711" not in response.content and jwt.encode() not in response.content
+    secret, issued = response.json()
+    assert (secret["body"], secret["responseBody"]) == ({"secret": "***"}, {"secret": "***"})
+    assert issued["responseBody"]["token"] == "***" and issued["responseBody"]["expiration_time"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"secret": "hush-4711\\ud800"}', id="accepted-with-a-lone-surrogate"),
+        pytest.param(b'{"secret":"hush-4711","n":NaN}', id="refused-with-nan"),
+        pytest.param(b'{"secret" : "hush-4711', id="cut-short"),
+    ],
+)
+def test_journal_masks_secret_fields_when_a_body_is_shown_as_text(client: TestClient, body: bytes) -> None:
+    client.post(
+        f"{base('impilo')}/webhook-secret", content=body, headers={**IMPILO_KEY, "Content-Type": "application/json"}
+    )
+    response = client.get("/__mock/requests")
+    assert response.status_code == 200 and b"hush-4711" not in response.content
+    [entry] = response.json()
+    assert entry["bodyIsText"] is True and '"***"' in entry["body"]

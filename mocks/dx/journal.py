@@ -1,14 +1,14 @@
 """The request journal behind `/__mock/requests`, and the access log, both fed by one ASGI middleware.
 
 The journal keeps the last N vendor API exchanges (not the mock's own routes): method, path, query,
-headers (credentials masked), body, status, response body, duration and time. The access log writes one
-`key=value` line per request to the `mocks.access` logger (vendor APIs and admin changes; not the landing
-page's polling reads).
+headers (credentials masked), body, status, response body, duration and time. A body is shown as JSON when
+it is strict JSON (secret fields masked, `safejson.SECRET_FIELDS`), otherwise as text (`bodyIsText`). The
+access log writes one `key=value` line per request to the `mocks.access` logger (vendor APIs and admin
+changes; not the landing page's polling reads).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mocks.dx import safejson
 from mocks.dx.scenario import SCOPE_KEY
 from mocks.dx.traffic import vendor_api
 
@@ -28,34 +29,56 @@ Entry = dict[str, Any]
 Headers = list[tuple[bytes, bytes]]
 ACCESS_LOGGER = "mocks.access"
 BODY_LIMIT = 64 * 1024  # bytes of each body kept in the journal
-MASKED = {"authorization", "impilo-api-key", "heidi-api-key"}
+
+
+def _keep_scheme(value: str) -> str:
+    scheme, _, rest = value.partition(" ")
+    return f"{scheme} {safejson.MASK}" if rest else safejson.MASK
+
+
+def _hidden(value: str) -> str:
+    return safejson.MASK
+
+
+# credential header -> how it is shown: `Bearer abc` -> `Bearer ***`; keys and cookies -> `***`
+MASKED: dict[str, Callable[[str], str]] = {
+    "authorization": _keep_scheme,
+    "proxy-authorization": _keep_scheme,
+    "impilo-api-key": _hidden,
+    "heidi-api-key": _hidden,
+    "cookie": _hidden,
+    "set-cookie": _hidden,
+}
 
 
 def mask(name: str, value: str) -> str:
-    """`Bearer abc` -> `Bearer ***`; an API key -> `***`; other headers unchanged."""
-    if name not in MASKED:
-        return value
-    scheme, _, rest = value.partition(" ")
-    return f"{scheme} ***" if rest else "***"
+    """A credential header's value masked (`MASKED`); other headers unchanged."""
+    masked = MASKED.get(name)
+    return masked(value) if masked else value
 
 
-def readable(raw: bytes, content_type: str) -> Any:
-    """JSON bodies as JSON, others as text; truncated bodies as text ending in '…'; empty as None."""
+def readable(raw: bytes, content_type: str) -> tuple[Any, bool]:
+    """A body as shown, and whether it is shown as text: strict JSON bodies as JSON with secret fields
+    masked; others (not JSON, NaN, lone surrogates, deep nesting ...) as text; truncated bodies as text
+    ending in '…'; empty as None."""
     if not raw:
-        return None
+        return None, False
     if len(raw) > BODY_LIMIT:
-        return raw[:BODY_LIMIT].decode("utf-8", "replace") + "…"
-    text = raw.decode("utf-8", "replace")
+        return safejson.redacted_text(raw[:BODY_LIMIT].decode("utf-8", "replace")) + "…", True
     if "json" in content_type:
         try:
-            return json.loads(text)
+            return safejson.redacted(safejson.loads(raw)), False
         except ValueError:
             pass
-    return text
+    return safejson.redacted_text(raw.decode("utf-8", "replace")), True
 
 
 def _header_dict(raw: Headers) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+
+def _masked_headers(raw: Headers) -> dict[str, str]:
+    return {name: mask(name, value) for name, value in _header_dict(raw).items()}
 
 
 @dataclass(slots=True)
@@ -77,7 +100,9 @@ class Exchange:
     id: int = 0
 
     def as_json(self) -> Entry:
-        headers, response_headers = _header_dict(self.headers), _header_dict(self.response_headers)
+        headers, response_headers = _masked_headers(self.headers), _masked_headers(self.response_headers)
+        body, body_is_text = readable(self.body, headers.get("content-type", ""))
+        response_body, response_body_is_text = readable(self.response_body, response_headers.get("content-type", ""))
         return {
             "id": self.id,
             "timestamp": datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -85,11 +110,13 @@ class Exchange:
             "method": self.method,
             "path": self.path,
             "query": parse_qs(self.query.decode("latin-1"), keep_blank_values=True),
-            "headers": {name: mask(name, value) for name, value in headers.items()},
-            "body": readable(self.body, headers.get("content-type", "")),
+            "headers": headers,
+            "body": body,
+            "bodyIsText": body_is_text,
             "status": self.status,
             "responseHeaders": response_headers,
-            "responseBody": readable(self.response_body, response_headers.get("content-type", "")),
+            "responseBody": response_body,
+            "responseBodyIsText": response_body_is_text,
             "durationMs": self.duration_ms,
             "forced": self.forced,
         }

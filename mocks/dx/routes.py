@@ -9,10 +9,11 @@ from importlib import resources
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from mocks.context import MockContext
 from mocks.dx.journal import FILTERS, Journal
+from mocks.dx.safejson import JSONResponse
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Route = tuple[str, list[str], Endpoint]

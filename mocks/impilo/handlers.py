@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mocks.context import MockContext, now_iso
+from mocks.dx import safejson
 from mocks.errors import bad_request, conflict, not_found
 from mocks.impilo import seed as seeding
 from mocks.impilo.paging import matches, page_of, page_of_collection
@@ -362,7 +363,7 @@ class Handlers(WebhookApi):
                 return JSONResponse(self.views.order(order))
 
         async def attempts(request: Request) -> Response:
-            return JSONResponse(self.c["webhook_attempts"].export())
+            return safejson.JSONResponse(self.c["webhook_attempts"].export())
 
         return [
             ("/__mock/impilo/orders/{order_id:int}/status", ["POST"], order_status),

@@ -1,0 +1,88 @@
+"""The mock's own routes (`/__mock/*`): always answerable as strict JSON, and no secrets in the clear."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mocks.dx import safejson
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
+
+ODD = "\ud800x"  # a lone UTF-16 surrogate: JSON text may carry it as an escape, UTF-8 cannot encode it
+ADMIN_READS = ["/__mock/state", "/__mock/requests", "/__mock/outbox", "/__mock/summary", "/__mock/webhooks/attempts"]
+# api -> (path, body holding ODD, credentials)
+CREATES: dict[str, tuple[str, dict[str, Any], Callable[[TestClient], dict[str, str]]]] = {
+    "impilo": (f"{base('impilo')}/patient", {"firstName": ODD, "lastName": "Odd"}, lambda c: IMPILO_KEY),
+    "heidi": (f"{base('heidi')}/patient-profiles", {"first_name": ODD, "last_name": "Odd"}, heidi_token),
+    "legit_health": (
+        f"{base('legit_health')}/patients",
+        {"externalId": "odd-1", "firstName": ODD, "lastName": "Odd", "email": "odd@example.com"},
+        lambda c: LEGIT_AUTH,
+    ),
+}
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def strict(content: bytes) -> Any:
+    """`content` read strictly: valid UTF-8, no NaN or Infinity (lone surrogates only as escapes)."""
+    return json.loads(content.decode("utf-8"), parse_constant=_refuse)
+
+
+def create_odd_record(client: TestClient, api: str) -> None:
+    path, body, credentials = CREATES[api]
+    headers = {**credentials(client), "Content-Type": "application/json"}
+    created = client.post(path, content=json.dumps(body), headers=headers)  # ODD as the escape "\ud800x"
+    assert created.status_code in (200, 201), created.text
+
+
+@pytest.mark.parametrize("api", list(CREATES))
+def test_state_answers_strict_json_holding_the_value_when_a_record_has_a_lone_surrogate(
+    client: TestClient, api: str
+) -> None:
+    create_odd_record(client, api)
+    response = client.get("/__mock/state")
+    assert response.status_code == 200, response.text
+    records = [record for collection in strict(response.content)[api].values() for record in collection]
+    assert any(ODD in record.values() for record in records)
+
+
+@pytest.mark.parametrize("path", ADMIN_READS)
+def test_admin_reads_answer_strict_json_when_records_hold_lone_surrogates(client: TestClient, path: str) -> None:
+    for api in CREATES:
+        create_odd_record(client, api)  # Legit.Health's also writes a verification email to the outbox
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    assert strict(response.content) is not None
+
+
+def test_state_shows_the_webhook_secret_masked_when_one_is_set(client: TestClient) -> None:
+    set_secret = client.post(f"{base('impilo')}/webhook-secret", json={"secret": "hush-4711"}, headers=IMPILO_KEY)
+    assert set_secret.status_code == 200
+    response = client.get("/__mock/state")
+    assert response.status_code == 200 and b"hush-4711" not in response.content
+    assert response.json()["impilo"]["webhook_secret"] == [{"secret": "***"}]
+
+
+def nested(depth: int, inner: Any) -> Any:
+    for _ in range(depth):
+        inner = [inner]
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("value", "read_back"),
+    [
+        pytest.param({"n": float("nan"), "s": ODD}, {"n": None, "s": ODD}, id="nan-beside-a-lone-surrogate"),
+        pytest.param([float("inf"), 10**30], [None, 10**30], id="infinity-beside-a-long-integer"),
+        pytest.param(nested(1000, 1), nested(safejson.MAX_DEPTH, safejson.TOO_DEEP), id="nested-1000-deep"),
+    ],
+)
+def test_admin_json_writes_strict_json_when_a_value_has_no_exact_json_form(value: Any, read_back: Any) -> None:
+    assert strict(safejson.dumps(value)) == read_back
