@@ -121,8 +121,24 @@ class DeliveryThread:
         self.loop.call_later(POLL_SECONDS, self.take_inbox)
         taken = self.d.take()
         for url, log_ids in taken.items():
+            settled = self.d.policy.settled(url)
+            if settled is not None and settled.refusal is not None:
+                for log_id in log_ids:
+                    self._refuse(url, log_id, settled.refusal)
+                continue
             self._circuit(url).ready.extend(log_ids)
             self._pump(url)
+
+    def _refuse(self, url: str, log_id: Key, refusal: str) -> None:
+        """Log, without contacting anything, a delivery the policy refuses whatever DNS says."""
+        try:
+            delivery = self.d.delivery(url, log_id)
+            if delivery is not None:
+                delivery.tries = 1
+                self.d.record(delivery, None, refusal)
+        except Exception:  # a fault of the store: say so, and go on with the other deliveries
+            LOGGER.exception("webhook delivery %s to %s not logged", log_id, url)
+        self.d.finished(log_id)
 
     def _circuit(self, url: str) -> Circuit:
         circuit = self.circuits.get(url)
@@ -168,7 +184,7 @@ class DeliveryThread:
                 return
             admission = await self._admit(delivery.url)
             delivery.tries += 1
-            if admission.refusal is not None:  # the policy's verdict: logged, not retried, not the receiver's fault
+            if admission.refusal is not None:  # e.g. a listed name resolving to the mock: logged, not retried
                 circuit.probing = circuit.probing and not probe
                 self.d.record(delivery, None, admission.refusal)
                 self.d.finished(log_id)

@@ -2,10 +2,12 @@
 
 `WEBHOOK_HOSTS` (config `webhook_hosts`) lists what deliveries may reach: IP addresses or networks
 (`127.0.0.1`, `::1`, `10.1.0.0/16`), host names (`localhost`), or `*` for any. A listed loopback
-address stands for its whole loopback range (`127.0.0.1`: 127.0.0.0/8). A delivery is allowed when the
-URL's host is a listed name, or when every address it resolves to is listed; the client then connects
-to exactly those checked addresses (the host name still goes in `Host` and in TLS), so DNS cannot change
-between the check and the connection. An IPv4-mapped IPv6 address counts as the IPv4 address it maps.
+address stands for its whole loopback range (`127.0.0.1`: 127.0.0.0/8); an IPv4-mapped IPv6 address
+counts as the IPv4 address it maps. A URL whose host is an IP address is delivered to when the list holds
+that address; one whose host is a name, only when the name is listed (or `*`): an unlisted name is never
+resolved at delivery, whatever it looks like (`127.0.0.1.nip.io` included). A listed name is resolved
+before each attempt, by `resolve`, the addresses are checked, and the client connects to exactly those
+(the name still goes in `Host` and in TLS), so DNS cannot change between the check and the connection.
 
 Never allowed, whatever the list says: the mock itself. That is any address of this machine on one of
 the ports the mock listens on (`own_ports`, set where the server starts), and the mock's admin paths
@@ -13,11 +15,12 @@ the ports the mock listens on (`own_ports`, set where the server starts), and th
 
 At registration (`refusal`) the policy refuses, besides the mock itself, what is a disguise or an attack:
 a DNS name that is not listed but looks like a loopback or private address (`127.attacker.example`,
-`127.0.0.1.nip.io`, `localhost.attacker.example`, `2130706433`), and a host that resolves to a loopback,
-private, link-local or unspecified address the list does not allow. An ordinary public host the policy
-does not deliver to (the vendor's own `https://example.com/webhook`) is accepted; its deliveries are
-refused and logged. A name that does not resolve within `RESOLVE_SECONDS` is accepted and decided at
-delivery. With `*`, names are not judged by their look; the mock itself is still refused.
+`127.0.0.1.nip.io`, `localhost.attacker.example`, `app.10.0.0.7.sslip.io`, `2130706433`), an unlisted name
+that resolves to a loopback, private, link-local or unspecified address, and such an address the list
+does not hold (`http://169.254.169.254/`). An ordinary public host the policy does not deliver to (the
+vendor's own `https://example.com/webhook`) is accepted; its deliveries are refused and logged. A name that
+does not resolve within `RESOLVE_SECONDS` is accepted (it is not delivered to unless listed). With `*`,
+names are not judged by their look; the mock itself is still refused.
 
 Names are resolved by the running event loop's `getaddrinfo` (off its thread), through `resolve`, which
 tests replace (module attribute, or `WebhookPolicy.resolver`).
@@ -164,7 +167,7 @@ class WebhookPolicy:
         self.names = frozenset(e.lower().rstrip(".") for e, n in networks.items() if n is None)
         self.own_ports = frozenset(own_ports)
         self.resolver = resolver  # None: the module's `resolve`, looked up at each call
-        self._literal_verdicts: dict[str, Admission] = {}
+        self._settled: dict[str, Admission] = {}  # URL -> the verdict that needs no DNS
 
     def allows(self, found: Address) -> bool:
         return self.any_host or any(found in network for network in self.networks)
@@ -193,35 +196,43 @@ class WebhookPolicy:
         except (OSError, UnicodeError, ValueError):  # gaierror is an OSError; an IDNA failure a UnicodeError
             return []
 
-    # --- at delivery, before each attempt ---------------------------------------------------------------
-    async def admit(self, url: str) -> Admission:
-        """Whether, and to which addresses, a delivery to `url` may connect now."""
-        cached = self._literal_verdicts.get(url)
-        if cached is not None:
-            return cached
-        t = target(url)
-        if t is None:
-            return Admission(refusal="not delivered: not an http(s) URL")
-        verdict = self._decide(t, await self._resolve(t))
-        if t.literal is not None:  # the same every time: keep it (a bounded cache)
-            if len(self._literal_verdicts) > 1000:
-                self._literal_verdicts.clear()
-            self._literal_verdicts[url] = verdict
+    # --- at delivery -----------------------------------------------------------------------------------------
+    def settled(self, url: str) -> Admission | None:
+        """The verdict on `url` when it needs no DNS (on every URL but a listed name's): the same each time, so
+        kept (a bounded cache). None when the host must be resolved first (`admit`)."""
+        verdict = self._settled.get(url)
+        if verdict is None:
+            t = target(url)
+            if t is None:
+                verdict = Admission(refusal="not delivered: not an http(s) URL")
+            elif t.literal is not None:
+                verdict = self._decide(t, [t.literal])
+            elif not self.listed(t):
+                verdict = Admission(refusal=f"not delivered: {self._not_allowed(t, 'is not a listed name')}")
+            else:
+                return None
+            if len(self._settled) > 1000:
+                self._settled.clear()
+            self._settled[url] = verdict
         return verdict
 
+    async def admit(self, url: str) -> Admission:
+        """Whether, and to which addresses, a delivery to `url` may connect now (before each attempt)."""
+        settled = self.settled(url)
+        if settled is not None:
+            return settled
+        t = target(url)
+        assert t is not None  # settled() decides what is not an http(s) URL
+        return self._decide(t, await self._resolve(t))
+
     def _decide(self, t: Target, found: list[Address]) -> Admission:
+        """The verdict on an IP address or a listed name (`found`: what it resolved to)."""
         own = next((reason for a in found if (reason := self.own(t, a)) is not None), None)
         if own is not None:
             return Admission(refusal=f"not delivered: {own}")
-        if self.listed(t):
-            return Admission(tuple(str(a) for a in found))  # none: it did not resolve, an attempt that failed
-        if not found:
-            return Admission(refusal=f"not delivered: {self._not_allowed(t, 'did not resolve')}")
-        outside = next((a for a in found if not self.allows(a)), None)
-        if outside is not None:
-            why = "is not a listed address" if t.literal is not None else f"resolves to {outside}"
-            return Admission(refusal=f"not delivered: {self._not_allowed(t, why)}")
-        return Admission(tuple(str(a) for a in found))
+        if self.listed(t) or (t.literal is not None and self.allows(t.literal)):
+            return Admission(tuple(str(a) for a in found))  # none: the name did not resolve (a failed attempt)
+        return Admission(refusal=f"not delivered: {self._not_allowed(t, 'is not a listed address')}")
 
     # --- at registration ---------------------------------------------------------------------------------
     async def refusal(self, url: str) -> str | None:
@@ -243,9 +254,11 @@ class WebhookPolicy:
             own = self.own(t, a)
             if own is not None:
                 return f"Webhook URL {url!r} points at the mock itself: {own}; webhooks are never sent there"
-        hidden = None if self.listed(t) else next((a for a in found if not a.is_global and not self.allows(a)), None)
+        # An unlisted name is never delivered to: if it points inwards, it is a disguise. An address may be listed.
+        inward = (a for a in found if not a.is_global and (t.literal is None or not self.allows(a)))
+        hidden = None if self.listed(t) else next(inward, None)
         if hidden is not None:
-            what = "is" if t.literal is not None else f"resolves to {hidden},"
+            what = "is" if t.literal is not None else f"is not listed and resolves to {hidden},"
             return (f"Webhook URL host {t.host!r} {what} {_kind(hidden)} address that webhooks may not reach "
                     f"(allowed: {', '.join(self.hosts)}; set WEBHOOK_HOSTS)")  # fmt: skip
         return None

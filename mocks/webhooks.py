@@ -10,11 +10,12 @@ rows and attempts are written through the store, whose writes are thread-safe (a
 A delivery is POSTed as `{id, type, payload}`. A refused connection, a timeout or a non-2xx answer is
 retried after each delay of the schedule, and never sooner. The log row is updated after every attempt
 (`retryAttempts`, `lastResponseStatus`, `lastRetryTimestamp`, `delivered`); every attempt is also kept
-individually for `/__mock/webhooks/attempts`. Where a delivery may go is `mocks.webhook_policy`'s to say,
-before each attempt, on the address the host resolves to then: a refused delivery is logged as one attempt
-(`not delivered: <why>`) and not retried. A failed attempt says `connection failed` whatever the cause
-(refused, reset, unreachable, not HTTP, not resolved), `timeout`, or `HTTP <status>`: no more than a
-receiver's owner needs, so the log is no port scanner (the details go to the `mocks.webhooks` debug log).
+individually for `/__mock/webhooks/attempts`. Where a delivery may go is `mocks.webhook_policy`'s to say
+(for a listed host name: on the addresses it resolves to before each attempt, which are the ones the
+client connects to): a refused delivery is logged as one attempt (`not delivered: <why>`), not retried.
+A failed attempt says `connection failed` whatever the cause (refused, reset, unreachable, not HTTP, not
+resolved), `timeout: ...`, or `HTTP <status>`: no more than a receiver's owner needs, so the log is no port
+scanner (the details go to the `mocks.webhooks` debug log).
 
 A receiver that is down costs bounded work, per receiver URL:
 

@@ -99,6 +99,8 @@ REFUSED_AT_REGISTRATION = [
                  id="decimal-ipv4"),
     pytest.param("http://intranet.example/hook", {"intranet.example": ["10.1.2.3"]}, (), "resolves to 10.1.2.3",
                  id="name-resolving-to-a-private-address"),
+    pytest.param("http://inward.example:9/hook", {"inward.example": ["127.0.0.1"]}, (), "resolves to 127.0.0.1",
+                 id="unlisted-name-resolving-to-loopback"),
     pytest.param("http://169.254.169.254/latest/meta-data/", {}, (), "link-local", id="cloud-metadata-address"),
     pytest.param("http://0.0.0.0:9/hook", {}, (), "unspecified", id="unspecified-address"),
     pytest.param("http://127.0.0.1:9/__mock/reset", {}, (), "admin API", id="admin-path-on-another-port"),
@@ -190,17 +192,24 @@ def refused_attempt(client: TestClient) -> dict[str, Any]:
     return attempt
 
 
+LOOPBACK_DEFAULT = ("localhost", "127.0.0.1", "::1")
+
+
 @pytest.mark.parametrize(
-    ("path", "host", "names", "own", "words"),
+    ("path", "host", "names", "hosts", "own", "words"),
     [
-        pytest.param("/hook", "127.0.0.1", {}, True, "own address", id="own-port"),
-        pytest.param("/__mock/reset", "127.0.0.1", {}, False, "admin API", id="admin-path"),
-        pytest.param("/hook", "127.0.0.1.nip.io", {"127.0.0.1.nip.io": [PUBLIC]}, False, f"resolves to {PUBLIC}",
-                     id="nip-io-resolving-to-a-public-address"),
-        pytest.param("/hook", "127.attacker.example", {"127.attacker.example": [PUBLIC]}, False,
-                     f"resolves to {PUBLIC}", id="name-starting-with-127"),
-        pytest.param("/hook", "split.example", {"split.example": ["127.0.0.1", PUBLIC]}, False,
-                     f"resolves to {PUBLIC}", id="name-resolving-to-loopback-and-public"),
+        pytest.param("/hook", "127.0.0.1", {}, LOOPBACK_DEFAULT, True, "own address", id="own-port"),
+        pytest.param("/__mock/reset", "127.0.0.1", {}, LOOPBACK_DEFAULT, False, "admin API", id="admin-path"),
+        pytest.param("/hook", "127.0.0.1.nip.io", {"127.0.0.1.nip.io": [PUBLIC]}, LOOPBACK_DEFAULT, False,
+                     "is not a listed name", id="nip-io-resolving-to-a-public-address"),
+        pytest.param("/hook", "127.0.0.1.nip.io", {"127.0.0.1.nip.io": ["127.0.0.1"]}, LOOPBACK_DEFAULT, False,
+                     "is not a listed name", id="nip-io-resolving-to-loopback"),
+        pytest.param("/hook", "127.attacker.example", {"127.attacker.example": [PUBLIC]}, LOOPBACK_DEFAULT, False,
+                     "is not a listed name", id="name-starting-with-127"),
+        pytest.param("/hook", "hooks.test", {"hooks.test": ["127.0.0.1"]}, ("hooks.test",), True,
+                     "own address (127.0.0.1 port", id="listed-name-resolving-to-the-mocks-port"),
+        pytest.param("/__mock/reset", "hooks.test", {"hooks.test": ["::1", "127.0.0.1"]}, ("*",), False,
+                     "admin API", id="any-host-allowed-name-resolving-to-an-admin-path"),
     ],
 )  # fmt: skip
 def test_webhook_delivery_is_refused_and_logged_without_a_request_when_the_target_is_not_allowed(
@@ -210,12 +219,13 @@ def test_webhook_delivery_is_refused_and_logged_without_a_request_when_the_targe
     path: str,
     host: str,
     names: dict[str, list[str]],
+    hosts: tuple[str, ...],
     own: bool,
     words: str,
 ) -> None:
     dns.update(names)
     port = port_of(receiver.url)
-    client = make_client(own_ports=(port,) if own else ())
+    client = make_client(webhook_hosts=hosts, own_ports=(port,) if own else ())
     store_hook(client, f"http://{host}:{port}{path}")
     attempt = refused_attempt(client)
     assert attempt["status"] is None and attempt["error"].startswith("not delivered:") and words in attempt["error"]
@@ -224,13 +234,13 @@ def test_webhook_delivery_is_refused_and_logged_without_a_request_when_the_targe
     assert (row["retryAttempts"], row["lastResponseStatus"]) == (0, 0)  # refused, not retried
 
 
-@pytest.mark.parametrize("hosts", [pytest.param(None, id="resolving-to-loopback"),
-                                   pytest.param(("receiver.test",), id="listed-name")])  # fmt: skip
+@pytest.mark.parametrize("hosts", [pytest.param(("receiver.test",), id="listed-name"),
+                                   pytest.param(("*",), id="any-host-allowed")])  # fmt: skip
 def test_webhook_delivery_connects_to_the_address_it_checked_when_the_host_is_a_name(
-    make_client: Callable[..., TestClient], receiver: Receiver, dns: dict[str, list[str]], hosts: tuple[str, ...] | None
+    make_client: Callable[..., TestClient], receiver: Receiver, dns: dict[str, list[str]], hosts: tuple[str, ...]
 ) -> None:
     dns["receiver.test"] = ["127.0.0.1"]  # only the fake resolver knows this name
-    client = make_client(**({"webhook_hosts": hosts} if hosts else {}))
+    client = make_client(webhook_hosts=hosts)
     url = receiver.url.replace("127.0.0.1", "receiver.test")
     assert register(client, url).status_code == 200
     client.post(f"{B}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY)
@@ -243,7 +253,7 @@ def test_webhook_delivery_is_decided_again_on_the_address_when_dns_changed_after
     make_client: Callable[..., TestClient], receiver: Receiver, dns: dict[str, list[str]]
 ) -> None:
     port = port_of(receiver.url)
-    client = make_client(own_ports=(port,))
+    client = make_client(webhook_hosts=("*",), own_ports=(port,))
     dns["rebind.example"] = [PUBLIC]
     assert register(client, f"http://rebind.example:{port}/hook").status_code == 200  # public: accepted
     dns["rebind.example"] = ["127.0.0.1"]  # and now the mock's own address
