@@ -182,7 +182,7 @@ class DeliveryThread:
                 circuit.probing = circuit.probing and not probe
                 self.d.finished(log_id)
                 return
-            admission = await self._admit(delivery.url)
+            admission = self.d.policy.settled(url) or await self._admit(url)  # DNS only for a listed name
             delivery.tries += 1
             if admission.refusal is not None:  # e.g. a listed name resolving to the mock: logged, not retried
                 circuit.probing = circuit.probing and not probe

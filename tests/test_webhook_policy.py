@@ -144,6 +144,7 @@ def test_webhook_update_is_refused_with_400_and_keeps_the_old_url_when_the_new_u
     response = client.patch(f"{B}/webhook/{hook['id']}", json={"url": url}, headers=IMPILO_KEY)
     assert_refused_in_impilo_shape(response, f"{B}/webhook/{hook['id']}", words)
     assert stored_hooks(client) == [hook]
+    assert client.patch(f"{B}/webhook/999", json={"url": url}, headers=IMPILO_KEY).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,7 @@ class WebhookApi:
         return page_of(found, page, size), 200
 
     async def update_webhook(self, webhook_id: int, body: dict[str, Any], **_: Any) -> tuple[Any, int]:
+        self._webhook_or_404(webhook_id)  # an unknown id is a 404 whatever the URL
         await self._check_url(body["url"])
         with self.context.store.lock:
             record = self._webhook_or_404(webhook_id)
