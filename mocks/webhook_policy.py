@@ -147,7 +147,7 @@ def disguise(host: str) -> str | None:
     except (OSError, ValueError):
         quads = (address(quad) for quad in _DOTTED_QUAD.findall(host))
         hidden = next((found for found in quads if found is not None and not found.is_global), None)
-        return f"is a DNS name that spells {_kind(hidden)} address ({hidden}){ANYWHERE}" if hidden else None
+        return None if hidden is None else f"is a DNS name that spells {_kind(hidden)} address ({hidden}){ANYWHERE}"
     return None if odd.is_global else f"writes {_kind(odd)} address ({odd}) in a non-standard notation"
 
 
