@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     environ = {**os.environ}
     export(args, environ)
+    # Webhooks to the mock itself are refused (mocks/webhook_policy.py): its port, for this and worker processes.
+    environ["OWN_PORTS"] = ",".join(filter(None, (str(args.port), environ.get("OWN_PORTS"))))
     try:
         config = from_env(environ=environ)
         workers = worker_count(environ, config.state_file, args.reload)

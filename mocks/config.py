@@ -40,6 +40,9 @@ class MockConfig:
     # Hosts webhooks may be delivered to; "*" allows any. Loopback only by default, so a mock run by a
     # fuzzer or a vendor example (https://example.com/webhook) never sends traffic off the machine.
     webhook_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    # Ports the mock itself listens on (OWN_PORTS; `python -m mocks` adds its --port): webhooks to this machine
+    # on them are refused, as are webhooks to /__mock paths (mocks/webhook_policy.py).
+    own_ports: tuple[int, ...] = ()
     max_body_bytes: int = 1_000_000
     validate_responses: bool = True
     cors_origin_regex: str = "|".join(DEFAULT_CORS_ORIGINS)
@@ -77,6 +80,13 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return int(text)
 
 
+def _ports(env: Mapping[str, str], name: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in (_set(env, name) or "").split(",") if part.strip()]
+    if not all(part.isdigit() and 0 < int(part) < 65536 for part in parts):
+        raise ValueError(f"{name}={env[name]!r} is not a list of TCP ports; use e.g. {name}=8000,8001")
+    return tuple(int(part) for part in parts)
+
+
 def _conditions(env: Mapping[str, str]) -> dict[str, Conditions]:
     """LATENCY / ERROR_RATE for every API, overridden per API by e.g. IMPILO_LATENCY, HEIDI_ERROR_RATE."""
     found = {}
@@ -112,6 +122,7 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         webhook_hosts=tuple(h.strip() for h in env["WEBHOOK_HOSTS"].split(",") if h.strip())
         if "WEBHOOK_HOSTS" in env
         else base.webhook_hosts,
+        own_ports=_ports(env, "OWN_PORTS"),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", base.max_body_bytes, minimum=1),
         validate_responses=env.get("VALIDATE_RESPONSES", "1") not in ("0", "false", "no"),
         cors_origin_regex=env.get("CORS_ORIGINS", base.cors_origin_regex),

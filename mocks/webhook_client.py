@@ -5,8 +5,10 @@ microsecond it spends is taken from the API. httpx cost 1-3 ms of CPU per attemp
 refused connection (its exception chain); this costs a fraction of that. h11, the HTTP/1.1 parser under
 httpx, frames the messages, and TLS comes from the standard `ssl` module. There are no proxies and no
 redirects: a 3xx answer is a failed delivery, as with httpx's defaults. `timeout` bounds a whole attempt
-(connect, send, answer). A kept-alive connection that the receiver closed while it sat idle is replaced
-once, transparently, if it fails before any answer arrived.
+(connect, send, answer). The caller names the addresses to connect to (those `mocks.webhook_policy`
+checked); the URL's host then goes only in `Host` and in TLS, so DNS cannot send the request elsewhere. A
+kept-alive connection that the receiver closed while it sat idle is replaced once, transparently, if it
+fails before any answer arrived.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -43,10 +45,10 @@ def _target(url: str) -> tuple[Origin, str, str]:
 
 
 class _Connection:
-    __slots__ = ("http", "idle_since", "reader", "writer")
+    __slots__ = ("address", "http", "idle_since", "reader", "writer")
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, address: str) -> None:
+        self.reader, self.writer, self.address = reader, writer, address
         self.http = h11.Connection(h11.CLIENT)
         self.idle_since = 0.0
 
@@ -62,19 +64,21 @@ class WebhookClient:
         self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
-        """The receiver's status code. Raises TimeoutError past `timeout`, OSError when the connection
-        fails, h11.ProtocolError for a malformed answer, ValueError for a URL that is not http(s)."""
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], addresses: Sequence[str] = ()) -> int:
+        """The receiver's status code. With `addresses`, the connection goes to one of them (tried in order;
+        a kept-alive one only if its address is among them) and the URL's host is used for `Host` and TLS
+        only; without, the host is resolved here. Raises TimeoutError past `timeout`, OSError when the
+        connection fails, h11.ProtocolError for a malformed answer, ValueError for a URL that is not http(s)."""
         origin, path, host = _target(url)
         fields = [("Host", host), *headers.items(), ("Content-Length", str(len(body)))]
         async with asyncio.timeout(self.timeout):
-            reused = self._take(origin)
+            reused = self._take(origin, addresses)
             if reused is not None:
                 try:
                     return await self._exchange(origin, reused, path, fields, body, reused=True)
                 except _StaleConnectionError:
                     pass
-            fresh = await self._connect(origin)
+            fresh = await self._connect(origin, addresses)
             return await self._exchange(origin, fresh, path, fields, body, reused=False)
 
     async def aclose(self) -> None:
@@ -83,12 +87,13 @@ class WebhookClient:
                 connection.close()
         self._idle.clear()
 
-    def _take(self, origin: Origin) -> _Connection | None:
+    def _take(self, origin: Origin, addresses: Sequence[str]) -> _Connection | None:
         idle = self._idle.get(origin)
         now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if now - connection.idle_since < IDLE_SECONDS and not connection.reader.at_eof():
+            fresh = now - connection.idle_since < IDLE_SECONDS and not connection.reader.at_eof()
+            if fresh and (not addresses or connection.address in addresses):
                 return connection
             connection.close()
         return None
@@ -102,15 +107,22 @@ class WebhookClient:
         connection.idle_since = time.monotonic()
         idle.append(connection)
 
-    async def _connect(self, origin: Origin) -> _Connection:
+    async def _connect(self, origin: Origin, addresses: Sequence[str]) -> _Connection:
+        """A new connection to the first of `addresses` that accepts (to `host` when there are none)."""
         scheme, host, port = origin
-        if scheme == "https":
-            if self._ssl is None:
-                self._ssl = ssl.create_default_context()
-            reader, writer = await asyncio.open_connection(host, port, ssl=self._ssl, server_hostname=host)
-        else:
-            reader, writer = await asyncio.open_connection(host, port)
-        return _Connection(reader, writer)
+        if scheme == "https" and self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        tls = {"ssl": self._ssl, "server_hostname": host} if scheme == "https" else {}
+        failure: OSError | None = None
+        for address in addresses or (host,):
+            try:
+                reader, writer = await asyncio.open_connection(address, port, **tls)  # type: ignore[arg-type]
+            except OSError as exc:
+                failure = exc
+                continue
+            return _Connection(reader, writer, address)
+        assert failure is not None
+        raise failure
 
     async def _exchange(
         self,

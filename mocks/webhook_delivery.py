@@ -19,6 +19,7 @@ import uvloop
 
 from mocks.store import Key
 from mocks.webhook_client import WebhookClient
+from mocks.webhook_policy import Admission
 
 if TYPE_CHECKING:
     from mocks.webhooks import WebhookDispatcher
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger("mocks.webhooks")
 IDLE_SECONDS = 5.0  # the thread ends after this long with nothing to deliver and no new event
 POLL_SECONDS = 0.02  # how often the thread collects new events
+FAILED = "connection failed"  # the error of every attempt that got no HTTP answer (not a timeout)
 
 
 class Delivery:
@@ -119,22 +121,21 @@ class DeliveryThread:
         self.loop.call_later(POLL_SECONDS, self.take_inbox)
         taken = self.d.take()
         for url, log_ids in taken.items():
-            if not self.d.allowed(url):
+            settled = self.d.policy.settled(url)
+            if settled is not None and settled.refusal is not None:
                 for log_id in log_ids:
-                    self._refuse(url, log_id)
+                    self._refuse(url, log_id, settled.refusal)
                 continue
             self._circuit(url).ready.extend(log_ids)
             self._pump(url)
 
-    def _refuse(self, url: str, log_id: Key) -> None:
-        """Log, without contacting it, a delivery to a host the policy does not allow."""
-        hosts = ", ".join(self.d.hosts)
+    def _refuse(self, url: str, log_id: Key, refusal: str) -> None:
+        """Log, without contacting anything, a delivery the policy refuses whatever DNS says."""
         try:
             delivery = self.d.delivery(url, log_id)
             if delivery is not None:
                 delivery.tries = 1
-                error = f"not delivered: host not allowed (allowed: {hosts}; set WEBHOOK_HOSTS)"
-                self.d.record(delivery, None, error)
+                self.d.record(delivery, None, refusal)
         except Exception:  # a fault of the store: say so, and go on with the other deliveries
             LOGGER.exception("webhook delivery %s to %s not logged", log_id, url)
         self.d.finished(log_id)
@@ -181,8 +182,14 @@ class DeliveryThread:
                 circuit.probing = circuit.probing and not probe
                 self.d.finished(log_id)
                 return
-            status, error = await self._post(delivery)
+            admission = self.d.policy.settled(url) or await self._admit(url)  # DNS only for a listed name
             delivery.tries += 1
+            if admission.refusal is not None:  # e.g. a listed name resolving to the mock: logged, not retried
+                circuit.probing = circuit.probing and not probe
+                self.d.record(delivery, None, admission.refusal)
+                self.d.finished(log_id)
+                return
+            status, error = await self._post(delivery, admission.addresses)
             self.d.record(delivery, status, error)
             self._settle(circuit, delivery, probe, error is None)
         except Exception:  # a fault of the mock itself (the store): say so, and do not keep the delivery forever
@@ -193,14 +200,27 @@ class DeliveryThread:
             circuit.in_flight -= 1
             self._pump(url)
 
-    async def _post(self, delivery: Delivery) -> tuple[int | None, str | None]:
-        assert self.client is not None
+    async def _admit(self, url: str) -> Admission:
+        """The policy's verdict on `url` now; a host that does not resolve in time is a failed attempt."""
         try:
-            status = await self.client.post(delivery.url, delivery.payload.encode(), self.d.headers())
+            async with asyncio.timeout(self.d.timeout):
+                return await self.d.policy.admit(url)
+        except TimeoutError:
+            return Admission()
+
+    async def _post(self, delivery: Delivery, addresses: tuple[str, ...]) -> tuple[int | None, str | None]:
+        """One attempt, to the addresses the policy checked. Its error says no more than the receiver's owner
+        needs: which of refused, reset, unreachable or not HTTP it was stays in the debug log."""
+        assert self.client is not None
+        if not addresses:
+            return None, FAILED
+        try:
+            status = await self.client.post(delivery.url, delivery.payload.encode(), self.d.headers(), addresses)
         except TimeoutError:
             return None, f"timeout: no answer within {self.d.timeout:g} s"
-        except Exception as exc:  # refused, reset, unreachable, malformed answer, not an http(s) URL
-            return None, f"connection failed: {exc!r}"
+        except Exception as exc:  # refused, reset, unreachable, malformed answer
+            LOGGER.debug("webhook delivery %s to %s failed: %r", delivery.log_id, delivery.url, exc)
+            return None, FAILED
         return status, None if 200 <= status < 300 else f"HTTP {status}"
 
     def _settle(self, circuit: Circuit, delivery: Delivery, probe: bool, ok: bool) -> None:

@@ -10,7 +10,12 @@ rows and attempts are written through the store, whose writes are thread-safe (a
 A delivery is POSTed as `{id, type, payload}`. A refused connection, a timeout or a non-2xx answer is
 retried after each delay of the schedule, and never sooner. The log row is updated after every attempt
 (`retryAttempts`, `lastResponseStatus`, `lastRetryTimestamp`, `delivered`); every attempt is also kept
-individually for `/__mock/webhooks/attempts`.
+individually for `/__mock/webhooks/attempts`. Where a delivery may go is `mocks.webhook_policy`'s to say
+(for a listed host name: on the addresses it resolves to before each attempt, which are the ones the
+client connects to): a refused delivery is logged as one attempt (`not delivered: <why>`), not retried.
+A failed attempt says `connection failed` whatever the cause (refused, reset, unreachable, not HTTP, not
+resolved), `timeout: ...`, or `HTTP <status>`: no more than a receiver's owner needs, so the log is no port
+scanner (the details go to the `mocks.webhooks` debug log).
 
 A receiver that is down costs bounded work, per receiver URL:
 
@@ -45,13 +50,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from mocks.context import now_iso
 from mocks.store import Collection, Key, Record
 from mocks.webhook_delivery import IDLE_SECONDS, Delivery, DeliveryThread
+from mocks.webhook_policy import WebhookPolicy
 
 SECRET_HEADER = "Impilo-Webhook-Secret"
 LOGGER = logging.getLogger(__name__)
@@ -73,9 +78,11 @@ class WebhookDispatcher:
         events: Collection | None = None,
         breaker_threshold: int = BREAKER_THRESHOLD,
         max_in_flight: int = MAX_IN_FLIGHT,
+        own_ports: tuple[int, ...] = (),
     ) -> None:
         self.subscriptions, self.logs, self.attempts = subscriptions, logs, attempts
-        self._secret, self.schedule, self.timeout, self.hosts = secret, schedule, timeout, hosts
+        self._secret, self.schedule, self.timeout = secret, schedule, timeout
+        self.policy = WebhookPolicy(hosts, own_ports)  # where deliveries may go (mocks/webhook_policy.py)
         self.breaker_threshold, self.max_in_flight = max(1, breaker_threshold), max(1, max_in_flight)
         # Event ids come from the store, so they stay unique across worker processes and restarts.
         self._events = events if events is not None else logs
@@ -92,7 +99,6 @@ class WebhookDispatcher:
         self._payloads: dict[Key, str] = {}  # log id -> payload text, for every delivery not finished
         self._last_event = 0.0
         self._thread: DeliveryThread | None = None
-        self._allowed: dict[str, bool] = {}  # URL -> verdict of the host policy
         _DISPATCHERS.add(self)
 
     # --- the API's side ---------------------------------------------------------------------------------
@@ -142,18 +148,6 @@ class WebhookDispatcher:
             self._inbox, self._payloads = {}, {}
         if thread is not None and thread.pid == os.getpid():
             thread.stop(timeout)
-
-    def allowed(self, url: str) -> bool:
-        """Whether the delivery policy lets the mock contact `url`'s host (127.0.0.0/8 counts as loopback)."""
-        verdict = self._allowed.get(url)
-        if verdict is None:
-            host = (urlsplit(url).hostname or "").lower()
-            loopback = host.startswith("127.") and "127.0.0.1" in self.hosts
-            verdict = "*" in self.hosts or host in self.hosts or loopback
-            if len(self._allowed) > 1000:
-                self._allowed.clear()
-            self._allowed[url] = verdict
-        return verdict
 
     # --- called by the delivery thread --------------------------------------------------------------------
     def take(self) -> dict[str, list[Key]]:

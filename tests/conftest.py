@@ -97,6 +97,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         overrides.setdefault("webhook_retry_schedule", FAST_RETRIES)
+        overrides.setdefault("own_ports", (self.port,))  # as `python -m mocks` does: webhooks to it are refused
         self.app = create_app(**overrides)
         self.server = embedded_server(self.app, "127.0.0.1", self.port)
         self.loop = uvloop.new_event_loop()

@@ -75,6 +75,7 @@ class Handlers(WebhookApi):
             secret=lambda: (self.c["webhook_secret"].get(1) or {}).get("secret"),
             schedule=context.config.webhook_retry_schedule, timeout=context.config.webhook_timeout_seconds,
             hosts=context.config.webhook_hosts, events=store.collection(API, "webhook_events"),
+            own_ports=context.config.own_ports,
         )  # fmt: skip
 
     def seed(self) -> None:

@@ -37,7 +37,16 @@ class WebhookApi:
             raise not_found(f"Webhook {webhook_id} not found")
         return record
 
+    async def _check_url(self, url: str) -> None:
+        """400 for a URL the delivery policy would never send to and that is a disguise or an attack (the
+        mock itself, a name posing as loopback, a private address not allowed); see `mocks.webhook_policy`.
+        Resolves names on the event loop, so before the store's lock is taken."""
+        refusal = await self.webhooks.policy.refusal(url)
+        if refusal is not None:
+            raise bad_request(refusal)
+
     async def create_webhook(self, body: dict[str, Any], **_: Any) -> tuple[Any, int]:
+        await self._check_url(body["url"])
         hooks = self.c["webhooks"]
         with self.context.store.lock:
             if hooks.where(lambda w: w["type"] == body["type"] and w["url"] == body["url"]):
@@ -49,6 +58,8 @@ class WebhookApi:
         return page_of(found, page, size), 200
 
     async def update_webhook(self, webhook_id: int, body: dict[str, Any], **_: Any) -> tuple[Any, int]:
+        self._webhook_or_404(webhook_id)  # an unknown id is a 404 whatever the URL
+        await self._check_url(body["url"])
         with self.context.store.lock:
             record = self._webhook_or_404(webhook_id)
             if body["url"] == record["url"]:
