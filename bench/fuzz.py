@@ -66,11 +66,21 @@ def readback(app: Any, api: str) -> dict[str, Any]:
     return {"requests": sum(statuses.values()), "statuses": statuses, "not_ok": bad, "ok": set(statuses) <= {"200"}}
 
 
-def fuzz_api(api: str, target: int, examples: int, seed: int, max_rounds: int, time_limit: float) -> dict[str, Any]:
+def fuzz_api(
+    api: str,
+    target: int,
+    examples: int,
+    seed: int,
+    max_rounds: int,
+    time_limit: float,
+    mode: str = "negative",
+    app: Any = None,
+) -> dict[str, Any]:
+    """Fuzz `api` of `app` (a fresh `create_app(seed=0)` by default) in Schemathesis' generation `mode`."""
     warnings.filterwarnings("ignore")  # connexion's note about starlette's test client; not ours
     from mocks import context_of, create_app
 
-    app = create_app(seed=0)
+    app = app if app is not None else create_app(seed=0)
     store = context_of(app).store
     before = snapshot(store)
     ledger = Ledger(api)
@@ -82,7 +92,7 @@ def fuzz_api(api: str, target: int, examples: int, seed: int, max_rounds: int, t
         for n in range(max_rounds):
             if cases >= target or time.monotonic() - started > time_limit:
                 break
-            overrides = {"seed": seed + n, "generation": {"mode": "negative", "max-examples": examples}}
+            overrides = {"seed": seed + n, "generation": {"mode": mode, "max-examples": examples}}
             t0 = time.monotonic()
             outcome = run(api, app=app, config=load_config("quick", overrides))
             cases += outcome.cases
@@ -124,6 +134,7 @@ def fuzz_api(api: str, target: int, examples: int, seed: int, max_rounds: int, t
         "no_engine_error": not errors,
     }
     return {
+        "mode": mode,
         "cases": cases,
         "target": target,
         "seconds": round(time.monotonic() - started, 1),
