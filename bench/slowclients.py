@@ -41,6 +41,16 @@ TARGETS: tuple[tuple[str, str, dict[str, str]], ...] = (
 PROBES = {"health": ("/healthz", {}), "authenticated_get": ("/impilo/api/v3/patient?page=1&size=1", IMPILO_KEY)}
 
 
+def mock_reads(variable: str, value: str) -> bool:
+    """Whether the mock's configuration changes when `variable=value` is set (it reads the variable)."""
+    from mocks.config import from_env
+
+    try:
+        return from_env(seed=0, environ={variable: value}) != from_env(seed=0, environ={})
+    except ValueError:  # it reads the variable, and refuses this value
+        return True
+
+
 def stalled_request(method: str, path: str, headers: dict[str, str], host: str) -> bytes:
     """A request's head declaring a `DECLARED_BYTES` JSON body, and the body's first byte."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/json",
@@ -105,6 +115,13 @@ class Stalled:
         self.opened.clear()
 
 
+def verdict(left_open: int, opened: int, known: bool) -> str:
+    if not left_open:
+        return "every stalled client answered or closed in time"
+    why = "" if known else " (the mock does not read BODY_TIMEOUT)"
+    return f"no timeout{why}: all {opened:,} left open" if left_open == opened else f"{left_open:,} left open{why}"
+
+
 def _probe(root: str, probes: dict[str, list[int]], latencies: list[float]) -> None:
     for name, (path, headers) in PROBES.items():
         started = time.monotonic()
@@ -114,6 +131,7 @@ def _probe(root: str, probes: dict[str, list[int]], latencies: list[float]) -> N
 
 def measure(connections: int, body_timeout: float, grace: float, logs: Path) -> dict[str, Any]:
     """Open `connections` stalled clients on a fresh mock with `BODY_TIMEOUT=body_timeout`; the verdict."""
+    known = mock_reads("BODY_TIMEOUT", f"{body_timeout:g}")
     port = servers.free_port()
     root = f"http://127.0.0.1:{port}"
     argv = ["env", f"BODY_TIMEOUT={body_timeout:g}", sys.executable, "-m", "mocks", "--port", str(port)]
@@ -162,11 +180,8 @@ def measure(connections: int, body_timeout: float, grace: float, logs: Path) -> 
         "seconds_open_to_deadline": round(time.monotonic() - started, 1),
         "ended": dict(stalled.ended),
         "left_open": left_open,
-        "verdict": "no timeout: stalled clients left open"
-        if left_open == stalled.count and left_open
-        else f"{left_open} left open"
-        if left_open
-        else "every stalled client answered or closed",
+        "mock_reads_body_timeout": known,
+        "verdict": verdict(left_open, stalled.count, known),
         "seconds_to_end": {"min": ends[0], "max": ends[-1]} if ends else None,
         "probes": {name: dict(Counter(map(str, statuses))) for name, statuses in probes.items()},
         "probe_ms_max": round(max(latencies, default=0) * 1000, 1),

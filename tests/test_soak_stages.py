@@ -286,3 +286,16 @@ def test_read_back_holds_every_check_when_the_mock_is_freshly_seeded() -> None:
     assert result["checks"] == dict.fromkeys(result["checks"], True)
     assert all(result["lists"][api]["requests"] > 0 for api in readback.LISTS)
     assert {"/__mock/state", "/__mock/requests", "/"} <= set(result["admin"]["routes"])
+
+
+@pytest.mark.parametrize(
+    ("variable", "read"),
+    [pytest.param("JOURNAL_SIZE", True, id="read"), pytest.param("NOT_A_MOCK_VARIABLE", False, id="ignored")],
+)
+def test_mock_reads_tells_a_variable_the_mock_uses_when_it_changes_the_config(variable: str, read: bool) -> None:
+    assert slowclients.mock_reads(variable, "7") is read
+
+
+def test_verdict_says_no_timeout_when_every_stalled_client_is_left_open() -> None:
+    assert slowclients.verdict(3, 3, known=False) == "no timeout (the mock does not read BODY_TIMEOUT): all 3 left open"
+    assert slowclients.verdict(0, 3, known=True) == "every stalled client answered or closed in time"
