@@ -5,7 +5,7 @@ Schemathesis (through `contracts.runner.run`, every phase and check) sends inval
 the API has answered `target` cases (bounded in rounds and seconds). The store is snapshotted before and
 after; `bench.ledger` says which differences no accepted call accounts for. Last, every stored record is
 read back through the API (response validation is on in the mock, so a record the fuzzing left
-malformed would answer 500).
+malformed would answer 500). `bench.formats` runs the same loop in positive mode, with odd formats.
 """
 
 from __future__ import annotations

@@ -267,6 +267,20 @@ def test_odd_formats_are_registered_only_inside_the_block_when_used() -> None:
     assert not set(formats.ODD) & set(registry.STRING_FORMATS)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("email", "@", id="bare-at"),
+        pytest.param("email", "a b@x", id="space"),
+        pytest.param("email", "ü@x.de", id="non-ascii-local-part"),
+        pytest.param("uri", "http://127.0.0.1:1/%zz", id="bad-escape"),
+        pytest.param("uri", "http://[::1", id="unclosed-ipv6"),
+    ],
+)
+def test_odd_formats_include_the_values_issue_12_found_when_listed(name: str, value: str) -> None:
+    assert value in formats.ODD[name]
+
+
 def test_stages_of_orders_the_stages_and_names_an_unknown_one_when_parsed() -> None:
     assert soak.stages_of("readback, fuzz") == ("fuzz", "readback")
     with pytest.raises(ValueError, match="unknown stage slo"):
