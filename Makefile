@@ -65,7 +65,7 @@ bench: venv bench-tools $(PRISM) ## Our Impilo mock vs Prism under wrk, then the
 bench-scale: venv ## Only the store-size curve (1k/10k/100k Impilo patients, in-process)
 	$(BIN)/python -m bench --only scale $(BENCH_ARGS)
 
-soak: venv bench-tools ## Negative fuzzing (5,000+ cases per API) + failing webhook receivers under wrk: reports/soak.json
+soak: venv bench-tools ## Fuzzing (negative; odd formats), hostile bodies, read-back, slow clients, failing webhook receivers: reports/soak.json (SOAK_ARGS=--quick)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 bench-tools: ## wrk from Debian's packages, installed when missing (needs root)

@@ -5,7 +5,7 @@ Schemathesis (through `contracts.runner.run`, every phase and check) sends inval
 the API has answered `target` cases (bounded in rounds and seconds). The store is snapshotted before and
 after; `bench.ledger` says which differences no accepted call accounts for. Last, every stored record is
 read back through the API (response validation is on in the mock, so a record the fuzzing left
-malformed would answer 500).
+malformed would answer 500). `bench.formats` runs the same loop in positive mode, with odd formats.
 """
 
 from __future__ import annotations
@@ -66,11 +66,21 @@ def readback(app: Any, api: str) -> dict[str, Any]:
     return {"requests": sum(statuses.values()), "statuses": statuses, "not_ok": bad, "ok": set(statuses) <= {"200"}}
 
 
-def fuzz_api(api: str, target: int, examples: int, seed: int, max_rounds: int, time_limit: float) -> dict[str, Any]:
+def fuzz_api(
+    api: str,
+    target: int,
+    examples: int,
+    seed: int,
+    max_rounds: int,
+    time_limit: float,
+    mode: str = "negative",
+    app: Any = None,
+) -> dict[str, Any]:
+    """Fuzz `api` of `app` (a fresh `create_app(seed=0)` by default) in Schemathesis' generation `mode`."""
     warnings.filterwarnings("ignore")  # connexion's note about starlette's test client; not ours
     from mocks import context_of, create_app
 
-    app = create_app(seed=0)
+    app = app if app is not None else create_app(seed=0)
     store = context_of(app).store
     before = snapshot(store)
     ledger = Ledger(api)
@@ -82,7 +92,7 @@ def fuzz_api(api: str, target: int, examples: int, seed: int, max_rounds: int, t
         for n in range(max_rounds):
             if cases >= target or time.monotonic() - started > time_limit:
                 break
-            overrides = {"seed": seed + n, "generation": {"mode": "negative", "max-examples": examples}}
+            overrides = {"seed": seed + n, "generation": {"mode": mode, "max-examples": examples}}
             t0 = time.monotonic()
             outcome = run(api, app=app, config=load_config("quick", overrides))
             cases += outcome.cases
@@ -124,6 +134,7 @@ def fuzz_api(api: str, target: int, examples: int, seed: int, max_rounds: int, t
         "no_engine_error": not errors,
     }
     return {
+        "mode": mode,
         "cases": cases,
         "target": target,
         "seconds": round(time.monotonic() - started, 1),
