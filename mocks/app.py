@@ -6,6 +6,7 @@ import functools
 import hashlib
 import importlib
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,10 +31,13 @@ from mocks.dx.journal import Journal
 from mocks.errors import MockError, render
 from mocks.fastpath import JSONIFIER
 from mocks.security import credential_checks, security_map
-from mocks.validation import ExplodedArrayURIParser, make_validator_map
+from mocks.validation import ExplodedArrayURIParser, make_validator_map, middleware_stack
 
 __all__ = ["context_of", "create_app"]
 _CONTEXT_ATTRIBUTE = "mock_context"
+# Every answer "Internal mock error" (and every other 500 the mock did not mean) is a bug of the mock:
+# logged here with its traceback, on both request paths (the dispatcher renders its errors through this too).
+ERROR_LOGGER = logging.getLogger("mocks.errors")
 
 
 def context_of(app: connexion.AsyncApp) -> MockContext:
@@ -129,6 +133,8 @@ def _error_response_for(
     def respond(path: str, exc: Exception) -> tuple[int, bytes, str, dict[str, str]]:
         api = api_for_path(path)
         error = _as_mock_error(exc)
+        if error.kind == "server_error" and not isinstance(exc, MockError):
+            ERROR_LOGGER.error("Unexpected error answering %.200s: %s", path, error.message, exc_info=exc)
         if error.kind == "method_not_allowed":
             methods = next((m for name, rx, m in allow if rx.match(path)), None)
             if methods:
@@ -153,7 +159,7 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     config = (config or MockConfig(seed=seed)).with_(**overrides)
     _validate_each_spec_once()
     context = MockContext(config=config, specs={api.name: specs.load(api.name) for api in APIS})
-    app = connexion.AsyncApp(__name__, specification_dir=str(specs.SPEC_DIR))
+    app = connexion.AsyncApp(__name__, specification_dir=str(specs.SPEC_DIR), middlewares=middleware_stack())
     validator_map = make_validator_map(config.max_body_bytes)
     resolvers = {}
     for api in APIS:

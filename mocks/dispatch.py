@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -38,9 +37,11 @@ from connexion.utils import coerce_type, is_json_mimetype, split_content_type
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mocks import jsonbody
 from mocks.apis import APIS
 from mocks.config import MockConfig
 from mocks.dx.journal import Exchange, Journal, buffered, replaying
+from mocks.errors import MockError
 from mocks.fastpath import dumps_bytes, response_problem
 from mocks.validation import ExplodedArrayURIParser, accepts
 
@@ -398,8 +399,8 @@ class Dispatcher:
         if not raw.strip() or len(raw) > self.max_body or headers.get(b"content-type", b"").lower() not in JSON_TYPES:
             raise Decline("no body, a large one or not JSON")
         try:
-            value = json.loads(raw.decode("utf-8"))
-        except ValueError as exc:
+            value = jsonbody.loads(raw)
+        except MockError as exc:  # Connexion's body validator parses with the same function and refuses
             raise Decline("malformed JSON") from exc
         if value is None or not accepts(plan.body, value):  # type: ignore[arg-type]
             raise Decline("body rejected")

@@ -41,13 +41,20 @@ def bad_request(message: str, error_type: str | None = None) -> MockError:
 
 
 SUMMARY_LIMIT = 5  # violations spelled out in the one-line message; the full list is in the body
+# Violations listed in one answer: a limit of the mock, so that one body cannot make it collect (and answer)
+# millions of them. Validators stop looking once they found one more than this.
+MAX_VIOLATIONS = 50
 
 
 def validation_failed(violations: Sequence[Violation]) -> MockError:
-    shown = "; ".join(f"{v.location}: {v.message}" for v in violations[:SUMMARY_LIMIT])
-    more = len(violations) - SUMMARY_LIMIT
+    """The error listing the first `MAX_VIOLATIONS` of `violations`, saying so when there were more."""
+    listed = violations[:MAX_VIOLATIONS]
+    shown = "; ".join(f"{v.location}: {v.message}" for v in listed[:SUMMARY_LIMIT])
+    more = len(listed) - SUMMARY_LIMIT
     summary = f"{shown}; and {more} more" if more > 0 else shown
-    return MockError(f"Request validation failed: {summary}", "validation", None, tuple(violations))
+    if len(violations) > MAX_VIOLATIONS:
+        summary += f"; and more violations not listed (the mock lists at most {MAX_VIOLATIONS})"
+    return MockError(f"Request validation failed: {summary}", "validation", None, tuple(listed))
 
 
 def unauthorized(message: str, error_type: str | None = None) -> MockError:

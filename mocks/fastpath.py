@@ -19,6 +19,8 @@ from connexion.exceptions import NonConformingResponseBody
 from connexion.jsonifier import Jsonifier
 from connexion.validators import AbstractResponseBodyValidator, TextResponseBodyValidator
 
+from mocks.formats import FORMATS
+
 Schema = dict[str, t.Any]
 # OpenAPI-only keywords with no JSON Schema meaning (and `components`, which Connexion attaches to every
 # schema it hands out; the bundled specs have no `$ref` left, so it is dead weight for a compiler).
@@ -33,6 +35,8 @@ def to_json_schema(schema: t.Any) -> t.Any:
     if not isinstance(schema, dict):
         return schema
     out: Schema = {k: v for k, v in schema.items() if k not in DROPPED and not k.startswith("x-")}
+    if out.get("format") not in FORMATS:  # checked in neither direction (mocks/formats.py)
+        out.pop("format", None)
     if isinstance(out.get("properties"), dict):
         out["properties"] = {name: to_json_schema(sub) for name, sub in out["properties"].items()}
     for key in NESTED_ONE:
@@ -69,8 +73,9 @@ class _IdentityCache:
         return value
 
 
+# Formats by the same table as requests: what the mock accepted, it can answer (mocks/formats.py).
 compiled_response_validator = _IdentityCache(
-    lambda schema: jsonschema_rs.Draft4Validator(to_json_schema(schema), validate_formats=True)
+    lambda schema: jsonschema_rs.Draft4Validator(to_json_schema(schema), validate_formats=True, formats=FORMATS)
 )
 
 

@@ -1,34 +1,38 @@
-"""Request validation that reports every violation, checks formats and never lets bad bytes cause a 500.
+"""Request validation that reports the violations, checks formats and never lets bad bytes cause a 500.
 
 Plugged into Connexion through its `validator_map`: the parameter validator and the JSON body validator
-are Connexion's own, subclassed to collect all errors (Connexion stops at the first), to check the formats
-Connexion skips (`date`, `date-time`, `uuid`, `uri`), and to turn malformed, non-UTF-8 or oversized bodies
-into 4xx errors in the vendor's shape.
+are Connexion's own, subclassed to collect all errors (Connexion stops at the first; at most
+`MAX_VIOLATIONS` are collected, mocks/errors.py), to check formats by the mock's one format table
+(mocks/formats.py, the same for responses), and to turn malformed, non-UTF-8, too deep or oversized
+bodies into 4xx errors in the vendor's shape (one parse for both request paths: mocks/jsonbody.py).
+Integer path segments Python cannot convert are left as text for validation to refuse (`middleware_stack`).
 """
 
 from __future__ import annotations
 
-import json
 import typing as t
-from datetime import date
-from urllib.parse import urlsplit
-from uuid import UUID
+from itertools import islice
 
 import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ExtraParameterProblem
+from connexion.frameworks.starlette import IntegerConverter
 from connexion.json_schema import Draft4RequestValidator
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
-from rfc3339_validator import validate_rfc3339
+from jsonschema import ValidationError
+from starlette.convertors import register_url_convertor
 from starlette.datastructures import Headers
-from starlette.types import Scope
+from starlette.types import ASGIApp, Scope
 
-from mocks.errors import MockError, Violation, validation_failed
+from mocks import jsonbody
+from mocks.errors import MAX_VIOLATIONS, MockError, Violation, validation_failed
 from mocks.fastpath import NESTED_MANY, NESTED_ONE, RESPONSE_VALIDATORS, _IdentityCache, to_json_schema
+from mocks.formats import FORMAT_CHECKER, FORMATS, INT_FORMATS
 
-__all__ = ["FORMAT_CHECKER", "ExplodedArrayURIParser", "make_validator_map", "request_gate"]
+__all__ = ["FORMAT_CHECKER", "ExplodedArrayURIParser", "make_validator_map", "middleware_stack", "request_gate"]
 
 
 class ExplodedArrayURIParser(OpenAPIURIParser):
@@ -50,57 +54,33 @@ class ExplodedArrayURIParser(OpenAPIURIParser):
         return value if isinstance(value, list) else OpenAPIURIParser._split(value, param_defn, _in)
 
 
-def _is_uri(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    parts = urlsplit(value)
-    return bool(parts.scheme and (parts.netloc or parts.path)) and " " not in value
+class _IntegerConverter(IntegerConverter):
+    """Connexion's converter of integer path segments, except that a number Python will not convert (more
+    than 4,300 digits, `sys.get_int_max_str_digits`) stays text: validation refuses it (400) where `int()`
+    raised a 500 while routing."""
+
+    def convert(self, value: str) -> t.Any:
+        try:
+            return int(value)
+        except ValueError:
+            return value
 
 
-def _is_uuid(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        return str(UUID(value)) == value.lower()
-    except ValueError:
-        return False
+def _integer_paths(app: ASGIApp) -> ASGIApp:
+    """A step of Connexion's middleware stack that adds no layer: built after Connexion's routing middleware
+    (which registers Connexion's converter) and before any route is compiled, it registers the one above,
+    so Connexion's routes and the compiled dispatcher's both use it."""
+    register_url_convertor("int", _IntegerConverter())
+    return app
 
 
-def _is_date(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        return len(value) == 10 and bool(date.fromisoformat(value))
-    except ValueError:
-        return False
-
-
-def _is_date_time(value: object) -> bool:
-    return not isinstance(value, str) or validate_rfc3339(value)
-
-
-def _int_range(bits: int) -> t.Callable[[object], bool]:
-    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-    return lambda value: not isinstance(value, int) or isinstance(value, bool) or low <= value <= high
-
-
-def _build_format_checker() -> FormatChecker:
-    checker = FormatChecker()
-    for name, func in Draft202012Validator.FORMAT_CHECKER.checkers.items():
-        checker.checkers[name] = func
-    for name, check in {
-        "uri": _is_uri,
-        "uuid": _is_uuid,
-        "date": _is_date,
-        "date-time": _is_date_time,
-        "int32": _int_range(32),
-        "int64": _int_range(64),
-    }.items():
-        checker.checks(name)(check)
-    return checker
-
-
-FORMAT_CHECKER = _build_format_checker()
+def middleware_stack() -> list[t.Any]:
+    """Connexion's default middleware stack plus the converter step just outside its routing (a new list
+    per app: Connexion inserts the app's own middleware into it)."""
+    stack: list[t.Any] = []
+    for middleware in ConnexionMiddleware.default_middlewares:
+        stack += [_integer_paths, middleware] if middleware is RoutingMiddleware else [middleware]
+    return stack
 
 
 def _path_of(error: ValidationError, prefix: str) -> str:
@@ -121,12 +101,8 @@ _request_validators = _IdentityCache(lambda schema: Draft4RequestValidator(schem
 # --- the gate: one compiled validator decides what a request may carry ----------------------------------
 # Both request paths (Connexion's validators below and the compiled dispatcher, mocks/dispatch.py) accept a
 # value exactly when its gate does; the Python validator above only words the errors of a rejected one.
-# The gate runs our own format functions (not jsonschema-rs' built-ins), and `int32`/`int64`, which
-# JSON Schema leaves to strings only, become bounds.
-_INT_BOUNDS = {"int32": 2**31, "int64": 2**63}
-_GATE_FORMATS = {
-    name: (lambda value, name=name: FORMAT_CHECKER.conforms(value, name)) for name in FORMAT_CHECKER.checkers
-}
+# The gate runs the mock's one format table (mocks/formats.py, also used for responses), and
+# `int32`/`int64`, which JSON Schema leaves to strings only, become bounds.
 _REQUEST_ONLY = ("readOnly", "writeOnly")  # Connexion's request validator gives these meaning; no gate then
 
 
@@ -147,7 +123,7 @@ def _with_int_bounds(schema: t.Any) -> t.Any:
             out[key] = _with_int_bounds(out[key])
     if isinstance(out.get("properties"), dict):
         out["properties"] = {name: _with_int_bounds(sub) for name, sub in out["properties"].items()}
-    bound = _INT_BOUNDS.get(schema.get("format", ""))
+    bound = INT_FORMATS.get(schema.get("format", ""))
     types = schema.get("type")
     if bound and (types == "integer" or (isinstance(types, list) and "integer" in types)):
         low, high = -bound, bound - 1
@@ -161,7 +137,7 @@ def _compile_gate(schema: dict[str, t.Any]) -> t.Any:
         document = _with_int_bounds(schema)
     except _NoGateError:
         return None
-    return jsonschema_rs.Draft4Validator(to_json_schema(document), validate_formats=True, formats=_GATE_FORMATS)
+    return jsonschema_rs.Draft4Validator(to_json_schema(document), validate_formats=True, formats=FORMATS)
 
 
 _gates = _IdentityCache(_compile_gate)
@@ -190,18 +166,19 @@ def _gate_messages(schema: dict[str, t.Any], value: t.Any) -> list[tuple[str, st
     if gate is None:
         return []
     try:
-        errors = list(gate.iter_errors(value))
+        errors = list(islice(gate.iter_errors(value), MAX_VIOLATIONS + 1))
     except (ValueError, TypeError):
         return []
     return [(".".join(str(p) for p in e.instance_path), e.message) for e in errors]
 
 
 def _violations(schema: dict[str, t.Any], instance: t.Any, prefix: str) -> list[Violation]:
-    """Nothing when the gate accepts `instance`; otherwise every violation, worded by jsonschema."""
+    """Nothing when the gate accepts `instance`; otherwise the violations, worded by jsonschema: the first
+    `MAX_VIOLATIONS + 1` found (one more than are listed, so the answer can say that some were cut)."""
     if accepts(schema, instance):
         return []
     found = []
-    errors = request_validator(schema).iter_errors(instance)
+    errors = islice(request_validator(schema).iter_errors(instance), MAX_VIOLATIONS + 1)
     for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         # A schema may name the vendor's message for a rule: `x-messages: {oneOf: "patient or site required"}`.
         message = error.schema.get("x-messages", {}).get(error.validator) if isinstance(error.schema, dict) else None
@@ -231,7 +208,7 @@ class FullParameterValidator(ParameterValidator):
             return None
         if accepts(schema, value):
             return None
-        messages = [e.message for e in request_validator(schema).iter_errors(value)]
+        messages = [e.message for e in islice(request_validator(schema).iter_errors(value), MAX_VIOLATIONS)]
         messages = messages or [m for _, m in _gate_messages(schema, value)] or ["does not conform to the schema"]
         return _shorten("; ".join(_shorten(m) for m in messages))
 
@@ -272,8 +249,8 @@ def make_body_validator(max_body_bytes: int) -> type[JSONRequestBodyValidator]:
 
     class FullJSONBodyValidator(JSONRequestBodyValidator):
         async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
-            declared = Headers(scope=scope).get("content-length", "0")
-            if declared.isdigit() and int(declared) > max_body_bytes:
+            declared = Headers(scope=scope).get("content-length", "0").lstrip("0")
+            if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > max_body_bytes):
                 raise _too_large(max_body_bytes)
             chunks, size = [], 0
             async for chunk in stream:
@@ -284,14 +261,7 @@ def make_body_validator(max_body_bytes: int) -> type[JSONRequestBodyValidator]:
             raw = b"".join(chunks)
             if not raw.strip():
                 return _NO_BODY  # unlike a JSON `null`, which is validated like any other value
-            try:
-                text = raw.decode(self._encoding)
-            except (UnicodeDecodeError, LookupError) as exc:
-                raise validation_failed([Violation("body", f"is not valid {self._encoding} text: {exc}")]) from exc
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise validation_failed([Violation("body", f"is not valid JSON: {exc}")]) from exc
+            return jsonbody.loads(raw, self._encoding)
 
         def _validate(self, body: t.Any) -> dict | None:
             if body is _NO_BODY:

@@ -17,6 +17,7 @@ from mocks.dx.safejson import JSONResponse
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Route = tuple[str, list[str], Endpoint]
+MAX_LIMIT_DIGITS = 18
 STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
 
 
@@ -54,9 +55,11 @@ def routes(context: MockContext, journal: Journal) -> list[Route]:
         if unknown:
             return _bad(f"unknown filter {', '.join(unknown)}; use {', '.join(FILTERS)} or limit")
         limit = params.get("limit", "")
-        if limit and not limit.isdigit():
-            return _bad(f"limit={limit!r} is not a whole number; use e.g. limit=20")
-        return JSONResponse(journal.list(dict(params), int(limit) if limit else None))
+        if limit and not (limit.isascii() and limit.isdigit()):
+            return _bad(f"limit={limit[:40]!r} is not a whole number; use e.g. limit=20")
+        # More digits than any journal holds entries: all of them (and never `int()` of thousands of digits).
+        count = None if not limit else int(limit) if len(limit) <= MAX_LIMIT_DIGITS else 10**MAX_LIMIT_DIGITS
+        return JSONResponse(journal.list(dict(params), count))
 
     async def summary(request: Request) -> Response:
         counts: dict[str, Any] = {

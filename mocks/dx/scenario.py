@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -24,6 +25,7 @@ from mocks.dx.values import Delay, parse_delay, parse_prefer
 
 SCOPE_KEY = "mock_scenario"
 QUERY_FALLBACKS = {"__code": "code", "__example": "example", "__delay": "delay"}
+_STATUS = re.compile(r"[1-5][0-9][0-9]")  # ASCII digits only: never `int()` of thousands of digits or of "²"
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,8 @@ def scenario_of(preferences: Mapping[str, str]) -> Scenario:
     """A `Scenario` from `code`, `example` and `delay` preferences; unknown preferences are ignored."""
     code, example, delay = preferences.get("code"), preferences.get("example"), preferences.get("delay")
     problems = []
-    if code is not None and not (code.isdigit() and 100 <= int(code) <= 599):
-        problems.append(f"code={code!r} is not an HTTP status; use e.g. code=404")
+    if code is not None and not _STATUS.fullmatch(code):
+        problems.append(f"code={code[:40]!r} is not an HTTP status; use e.g. code=404")
     delay_ms = None
     if delay is not None:
         try:
