@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from mocks.app import context_of
 from mocks.dx import safejson
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 
@@ -24,6 +25,12 @@ CREATES: dict[str, tuple[str, dict[str, Any], Callable[[TestClient], dict[str, s
         lambda c: LEGIT_AUTH,
     ),
 }
+# api -> (collection, string field) of a seeded record given a lone surrogate behind the API's back
+ODD_FIELDS = {
+    "impilo": ("patients", "firstName"),
+    "heidi": ("profiles", "first_name"),
+    "legit_health": ("patients", "firstName"),
+}
 
 
 def _refuse(constant: str) -> Any:
@@ -35,18 +42,43 @@ def strict(content: bytes) -> Any:
     return json.loads(content.decode("utf-8"), parse_constant=_refuse)
 
 
-def create_odd_record(client: TestClient, api: str) -> None:
-    path, body, credentials = CREATES[api]
-    headers = {**credentials(client), "Content-Type": "application/json"}
-    created = client.post(path, content=json.dumps(body), headers=headers)  # ODD as the escape "\ud800x"
-    assert created.status_code in (200, 201), created.text
+def store_odd_records(client: TestClient) -> None:
+    """A lone surrogate in one record of each API and in the outbox, as a state file written before the APIs
+    refused them (or a hand-edited one) holds them: the API no longer takes them in (test below)."""
+    context = context_of(client.app)  # type: ignore[arg-type]
+    for api, (name, field) in ODD_FIELDS.items():
+        collection = context.store.collection(api, name)
+        record = collection.values()[0]
+        collection.put(record["id"], {**record, field: ODD})
+    context.outbox.record("legit_health", "email", "odd@example.com", ODD, ODD)
 
 
 @pytest.mark.parametrize("api", list(CREATES))
+def test_api_refuses_a_lone_surrogate_in_its_vendors_shape_and_stores_nothing(client: TestClient, api: str) -> None:
+    path, body, credentials = CREATES[api]
+    headers = {**credentials(client), "Content-Type": "application/json"}
+    before = client.get("/__mock/state").json()[api]
+    refused = client.post(path, content=json.dumps(body), headers=headers)  # ODD as the escape "\ud800x"
+    assert refused.status_code in (400, 422), refused.text
+    assert "surrogate" in refused.text
+    assert client.get("/__mock/state").json()[api] == before
+
+
+@pytest.mark.parametrize("api", list(CREATES))
+def test_api_takes_a_paired_surrogate_escape_as_the_character_it_stands_for(client: TestClient, api: str) -> None:
+    path, body, credentials = CREATES[api]
+    paired = {name: "\U0001f600" if value == ODD else value for name, value in body.items()}
+    headers = {**credentials(client), "Content-Type": "application/json"}
+    created = client.post(path, content=json.dumps(paired), headers=headers)  # ensure_ascii: "\ud83d\ude00"
+    assert created.status_code in (200, 201), created.text
+    assert "\U0001f600" in json.dumps(created.json(), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("api", list(ODD_FIELDS))
 def test_state_answers_strict_json_holding_the_value_when_a_record_has_a_lone_surrogate(
     client: TestClient, api: str
 ) -> None:
-    create_odd_record(client, api)
+    store_odd_records(client)
     response = client.get("/__mock/state")
     assert response.status_code == 200, response.text
     records = [record for collection in strict(response.content)[api].values() for record in collection]
@@ -55,8 +87,7 @@ def test_state_answers_strict_json_holding_the_value_when_a_record_has_a_lone_su
 
 @pytest.mark.parametrize("path", ADMIN_READS)
 def test_admin_reads_answer_strict_json_when_records_hold_lone_surrogates(client: TestClient, path: str) -> None:
-    for api in CREATES:
-        create_odd_record(client, api)  # Legit.Health's also writes a verification email to the outbox
+    store_odd_records(client)
     response = client.get(path)
     assert response.status_code == 200, response.text
     assert strict(response.content) is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from mocks.app import context_of
 from mocks.dx.journal import ACCESS_LOGGER
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 
@@ -181,14 +181,14 @@ def test_journal_answers_strict_json_with_the_body_as_text_when_a_body_is_not_st
 def test_journal_answers_strict_json_with_the_response_as_text_when_the_api_answers_a_lone_surrogate(
     client: TestClient,
 ) -> None:
-    body = json.dumps({"firstName": "\ud800x", "lastName": "Odd"})  # the name as the escape JSON allows
-    created = client.post(
-        f"{base('impilo')}/patient", content=body, headers={**IMPILO_KEY, "Content-Type": "application/json"}
-    )
-    assert created.status_code == 201
+    # The API refuses lone surrogates now; a state file written before that (or edited by hand) may hold one.
+    patients = context_of(client.app).store.collection("impilo", "patients")  # type: ignore[arg-type]
+    patients.put(1234, {**patients.get(1234), "firstName": "\ud800x"})
+    read = client.get(f"{base('impilo')}/patient/1234", headers=IMPILO_KEY)
+    assert read.status_code == 200 and b"\\ud800x" in read.content
     [entry] = strict_journal(client)
-    assert (entry["body"], entry["bodyIsText"], entry["responseBodyIsText"]) == (body, True, True)
-    assert entry["responseBody"] == created.text
+    assert (entry["body"], entry["responseBodyIsText"]) == (None, True)
+    assert entry["responseBody"] == read.text
 
 
 def test_journal_masks_secret_fields_in_bodies_when_a_secret_is_set_or_a_token_issued(client: TestClient) -> None:
@@ -205,7 +205,7 @@ def test_journal_masks_secret_fields_in_bodies_when_a_secret_is_set_or_a_token_i
 @pytest.mark.parametrize(
     "body",
     [
-        pytest.param(b'{"secret": "hush-4711\\ud800"}', id="accepted-with-a-lone-surrogate"),
+        pytest.param(b'{"secret": "hush-4711\\ud800"}', id="refused-with-a-lone-surrogate"),
         pytest.param(b'{"secret":"hush-4711","n":NaN}', id="refused-with-nan"),
         pytest.param(b'{"secret" : "hush-4711', id="cut-short"),
     ],

@@ -165,6 +165,8 @@ HOSTILE_BODIES = {
     b'{"a": -Infinity}': "-Infinity is not a JSON number",
     b'{"a": 1e999}': "too large for a 64-bit float",
     b'{"a": ' + HUGE.encode() + b"}": "more than 4300 digits",
+    b'{"a": "\\ud800x"}': "unpaired UTF-16 surrogate",
+    b'{"\\udfff": 1}': "unpaired UTF-16 surrogate",
 }
 
 
