@@ -140,6 +140,8 @@ def test_prefer_is_400_listing_the_valid_choices_when_it_asks_for_something_undo
         pytest.param("__code=abc", "code='abc' is not an HTTP status; use e.g. code=404", id="code-not-a-number"),
         pytest.param("__delay=soon", "delay='soon' is not a delay in ms; use e.g. delay=200", id="delay-not-ms"),
         pytest.param("__delay=500-100", "the range is reversed", id="delay-reversed"),
+        pytest.param("__delay=" + "9" * 5000, "delay='99999", id="delay-of-5000-digits"),
+        pytest.param("__delay=\u0663", "is not a delay in ms", id="delay-in-arabic-indic-digits"),
     ],
 )
 def test_scenario_values_are_400_in_the_vendors_shape_when_malformed(

@@ -9,7 +9,8 @@ import re
 
 Delay = tuple[int, int]  # (min ms, max ms); (0, 0) means no delay
 MAX_DELAY_MS = 120_000
-_DELAY = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+# ASCII digits, at most 9: more cannot be a delay under MAX_DELAY_MS (and Python refuses to convert 4,300+)
+_DELAY = re.compile(r"^\s*([0-9]{1,9})\s*(?:-\s*([0-9]{1,9})\s*)?$")
 _PREFERENCE = re.compile(r'\s*([A-Za-z][\w-]*)\s*(?:=\s*("[^"]*"|[^,;\s]*))?\s*')
 
 
@@ -17,7 +18,8 @@ def parse_delay(text: str, name: str = "delay") -> Delay:
     """`"200"` -> (200, 200); `"50-300"` -> (50, 300), in milliseconds."""
     match = _DELAY.match(text)
     if not match:
-        raise ValueError(f"{name}={text!r} is not a delay in ms; use e.g. {name}=200 or {name}=50-300")
+        shown = repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text)} chars)"
+        raise ValueError(f"{name}={shown} is not a delay in ms; use e.g. {name}=200 or {name}=50-300")
     low = int(match.group(1))
     high = int(match.group(2)) if match.group(2) is not None else low
     if low > high:
