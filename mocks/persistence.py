@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -243,6 +244,21 @@ class SQLiteCollection(Collection):
         )
 
 
+def _refuse_foreign(path: str) -> None:
+    """`StateError` when `path` is another program's SQLite database (tables, none of them ours): adding our
+    tables, or even switching it to WAL, would change it. Looked at read-only, before anything writes."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as db:
+        tables = sorted(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    if tables and "meta" not in tables:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StateError(
+            f"STATE file {path} is another program's SQLite database (tables: {shown}), not a mock state file;"
+            " it was left untouched: name a new file (e.g. STATE=mock.sqlite3)"
+        )
+
+
 class SQLiteStore(Store):
     """The store in a SQLite file: one connection per thread (and process), WAL, a 30 s busy timeout."""
 
@@ -258,11 +274,15 @@ class SQLiteStore(Store):
         self.lock = FileLock(self.connection)
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _refuse_foreign(self.path)
             self._check()
             found = self._prepare()
         except (sqlite3.DatabaseError, OSError) as exc:
             self.close()
             raise StateError(_unusable(self.path, exc)) from exc
+        except StateError:
+            self.close()
+            raise
         if found != FORMAT:
             self.close()
             raise StateError(f"STATE file {self.path} has format {found!r}, this mock reads format {FORMAT}; {RECOVER}")

@@ -6,6 +6,7 @@ import inspect
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -378,6 +379,17 @@ def test_python_m_mocks_exits_2_naming_the_file_and_leaves_it_as_it_was_when_the
     assert line.startswith(f"error: STATE file {state_file} is damaged (SQLite: ")
     assert line.endswith("); move it away or delete it to start over from the seed, or restore a copy of it")
     assert Path(state_file).read_bytes() == damaged
+
+
+def test_state_file_is_refused_and_left_untouched_when_it_is_another_programs_database(state_file: str) -> None:
+    with sqlite3.connect(state_file) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        db.execute("INSERT INTO invoices (total) VALUES (12.5)")
+    db.close()
+    before = Path(state_file).read_bytes()
+    with pytest.raises(StateError, match=r"is another program's SQLite database \(tables: invoices\)"):
+        create_app(seed=0, state_file=state_file)
+    assert Path(state_file).read_bytes() == before
 
 
 def test_python_m_mocks_refuses_several_workers_without_a_state_file() -> None:
