@@ -14,9 +14,11 @@ import pytest
 import uvloop
 from starlette.testclient import TestClient
 
-from mocks import create_app
+from mocks import context_of, create_app
 from mocks.apis import BY_NAME
 from mocks.dx.serve import embedded_server
+from mocks.webhooks import WebhookDispatcher
+from tests.receiver import Receiver, running_receiver
 
 IMPILO_KEY = {"Impilo-API-Key": "mock-impilo-api-key"}
 LEGIT_AUTH = {"Authorization": "Bearer mock-legit-health-token"}
@@ -44,12 +46,22 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
     yield make
     for client in opened:
         client.__exit__(None, None, None)
+        for service in context_of(client.app).services.values():  # type: ignore[arg-type]
+            if isinstance(getattr(service, "webhooks", None), WebhookDispatcher):
+                service.webhooks.close()  # its delivery thread, if the test started one
 
 
 @pytest.fixture
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     """An in-process client on a fresh app seeded with 0."""
     return make_client()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a free local port (tests/receiver.py), for the test's length."""
+    with running_receiver() as started:
+        yield started
 
 
 def heidi_token(client: TestClient | httpx.Client, email: str = "test@heidihealth.com") -> dict[str, str]:

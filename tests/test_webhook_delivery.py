@@ -5,40 +5,19 @@ never wait for a receiver. Real receivers on 127.0.0.1; no timing thresholds."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from mocks import context_of
 from mocks.webhooks import BREAKER_THRESHOLD, WebhookDispatcher
 from tests.conftest import IMPILO_KEY, base, free_port
-from tests.receiver import Receiver, running_receiver
+from tests.receiver import Receiver
 from tests.test_impilo import PATIENT_MINIMAL, wait_until
 
 B = base("impilo")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as started:
-        yield started
-
-
-@pytest.fixture
-def make_client(make_client: Callable[..., TestClient]) -> Iterator[Callable[..., TestClient]]:
-    """The shared factory, and each app's delivery thread stopped after the test."""
-    made: list[TestClient] = []
-
-    def make(**overrides: Any) -> TestClient:
-        made.append(make_client(**overrides))
-        return made[-1]
-
-    yield make
-    for client in made:
-        dispatcher(client).close()
 
 
 def dispatcher(client: TestClient) -> WebhookDispatcher:

@@ -8,7 +8,7 @@ import asyncio
 import socket
 import socketserver
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from mocks import __main__ as cli
 from mocks import context_of, webhook_policy
 from mocks.config import from_env
 from tests.conftest import IMPILO_KEY, LiveServer, base, free_port
-from tests.receiver import Receiver, running_receiver
+from tests.receiver import Receiver
 from tests.test_impilo import PATIENT_MINIMAL, wait_until
 from tests.test_webhook_delivery import attempts, dispatcher, logs
 
@@ -38,26 +38,6 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
     monkeypatch.setattr(webhook_policy, "resolve", fake)
     return table
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as started:
-        yield started
-
-
-@pytest.fixture
-def make_client(make_client: Callable[..., TestClient]) -> Iterator[Callable[..., TestClient]]:
-    """The shared factory, and each app's delivery thread stopped after the test."""
-    made: list[TestClient] = []
-
-    def make(**overrides: Any) -> TestClient:
-        made.append(make_client(**overrides))
-        return made[-1]
-
-    yield make
-    for client in made:
-        dispatcher(client).close()
 
 
 def port_of(url: str) -> int:
