@@ -114,7 +114,7 @@ def fuzz_formats(
     from starlette.testclient import TestClient
 
     exported = context_of(app).store.export().get(api, {})
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
         result["lists"] = readback.read_lists(client, api, lambda name: list(exported.get(name, [])))
     result["checks"]["every_list_page_reads_back"] = result["lists"]["ok"]
     result["ok"] = all(result["checks"].values())

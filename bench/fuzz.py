@@ -55,7 +55,7 @@ def readback(app: Any, api: str) -> dict[str, Any]:
     store = context_of(app).store
     statuses: dict[str, int] = {}
     bad: list[str] = []
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
         for name, template in READBACK[api].items():
             for record in store.collection(api, name).values():
                 key = record.get("id", record.get("session_id"))

@@ -291,7 +291,7 @@ def attack(app: Any, budget_seconds: float) -> dict[str, Any]:
 
     findings = Findings()
     started = time.monotonic()
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
         groups = plan(app, client)
         findings.cases = sum(len(cases) for _, cases in groups)
         for group, cases in groups:

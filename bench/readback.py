@@ -264,7 +264,7 @@ def read_back(app: Any, apis: tuple[str, ...] = tuple(LISTS)) -> dict[str, Any]:
 
     exported = context_of(app).store.export()
     lists: dict[str, Any] = {}
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
         for api in apis:
             lists[api] = read_lists(client, api, _records_of(exported.get(api, {})))
         admin = read_admin(client)

@@ -67,7 +67,7 @@ async def _time_operations(app: Any, paths: dict[str, Callable[[], str]], size: 
 
     timings: dict[str, Any] = {}
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=KEY) as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost", headers=KEY) as client:
         for operation, path_of in paths.items():
             samples: list[float] = []
             deadline = time.perf_counter() + TIME_LIMIT_SECONDS

@@ -31,7 +31,9 @@ def jwt_fetcher(app: Any, base_url: str | None) -> Callable[[], str]:
         if app is not None:
             from starlette.testclient import TestClient
 
-            response: Any = TestClient(app).get(f"{base_url}/jwt", params=params, headers=headers)
+            # a Host the mock serves (the test client's own, `testserver`, is refused)
+            client = TestClient(app, base_url="http://localhost")
+            response: Any = client.get(f"{base_url}/jwt", params=params, headers=headers)
         else:
             try:
                 response = httpx.get(f"{base_url}/jwt", params=params, headers=headers, timeout=30)

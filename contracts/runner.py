@@ -42,6 +42,7 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # Account-wide side effects left out when testing someone else's server (URL given): a webhook secret
 # changes every delivery, and a fuzzed webhook would make the server POST patient data to fuzzed URLs.
 ACCOUNT_LEVEL = {"createWebhook", "createWebhookSecret"}
+IN_PROCESS_HOST = {"Host": "localhost"}
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,11 @@ def load_schema(
     if app is not None:
         from mocks.apis import BY_NAME
 
-        base_url = BY_NAME[api].base_path
-        schema = schemathesis.openapi.from_asgi(f"{base_url}/openapi.json", app, config=config)
+        # Requests name `localhost`, a host the mock serves (Schemathesis' own, `testserver`, is refused).
+        path = BY_NAME[api].base_path
+        schema = schemathesis.openapi.from_asgi(f"{path}/openapi.json", app, config=config, headers=IN_PROCESS_HOST)
+        base_url = f"http://{IN_PROCESS_HOST['Host']}{path}"
+        schema.config.update(base_url=base_url)
     else:
         schema = schemathesis.openapi.from_dict(specs.load(api), config=config)
         if base_url:

@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     export(args, environ)
     # Webhooks to the mock itself are refused (mocks/webhook_policy.py): its port, for this and worker processes.
     environ["OWN_PORTS"] = ",".join(filter(None, (str(args.port), environ.get("OWN_PORTS"))))
+    environ["MOCK_LISTEN"] = f"{args.host}:{args.port}"  # a name the mock serves (mocks/guard.py)
     try:
         config = from_env(environ=environ)
         workers = worker_count(environ, config.state_file, args.reload)

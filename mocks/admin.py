@@ -9,6 +9,7 @@ Admin API (documented in README):
 - `GET  /__mock/requests[?api=&method=&path=&status=&limit=]`  the request journal; `DELETE` empties it
 - `GET  /__mock/summary`            seed and record counts per collection (for the landing page)
 - API-specific routes contributed by each API's handlers (`admin_routes()`), e.g. advancing an order.
+Those that change state (POST, DELETE) take no body or a JSON one, and refuse a foreign `Origin`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mocks.config import Credentials
 from mocks.context import MockContext
 from mocks.dx.routes import landing_page
 from mocks.dx.safejson import JSONResponse, redacted
+from mocks.guard import admin_only
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -106,5 +108,7 @@ def mount(
         for path, methods, endpoint in getattr(service, "admin_routes", list)():
             routes.append((path, methods, endpoint))
 
+    # Calls that change state take JSON or nothing, from an allowed Origin (CSRF): mocks/guard.py.
     for path, methods, endpoint in routes:
-        app.add_url_rule(path, endpoint.__name__ + path, endpoint, methods=methods)
+        checked = admin_only(endpoint, context.config.cors_origin_regex)
+        app.add_url_rule(path, endpoint.__name__ + path, checked, methods=methods)

@@ -30,6 +30,7 @@ from mocks.dx import tools
 from mocks.dx.journal import Journal
 from mocks.errors import MockError, render
 from mocks.fastpath import JSONIFIER
+from mocks.guard import HostGuard, served_names
 from mocks.security import credential_checks, security_map
 from mocks.validation import ExplodedArrayURIParser, make_validator_map, middleware_stack
 
@@ -183,7 +184,9 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     for error_class in (MockError, ProblemException, HTTPException, Exception):
         app.add_error_handler(error_class, _error_handler(respond))
     journal = Journal(config.journal_size)
-    if config.fast_path:  # outermost (added first): what it cannot answer alone goes through all below
+    # outermost of all: a request naming a foreign Host (DNS rebinding) reaches nothing, not even the journal
+    app.add_middleware(HostGuard, position=MiddlewarePosition.BEFORE_EXCEPTION, names=served_names(config))
+    if config.fast_path:  # next outermost: what it cannot answer alone goes through all below
         checks = {api.name: credential_checks(api.name, config.credentials) for api in APIS}
         app.add_middleware(
             Dispatcher,

@@ -54,6 +54,12 @@ class MockConfig:
     access_log: bool = False
     # Answer the requests a compiled plan can serve alone ahead of Connexion's chain (mocks/dispatch.py).
     fast_path: bool = True
+    # Names a request's Host may give besides localhost, 127.0.0.1 and [::1] (ALLOWED_HOSTS, comma list;
+    # "*.example.com" covers its subdomains, "*" any name). Any other Host is refused (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
+    # (host, port) `python -m mocks` listens on (--host/--port); None in process. Its host is a served name
+    # unless it is a wildcard (0.0.0.0, ::); the landing page and the start-up warning say who can reach it.
+    listen: tuple[str, int] | None = None
 
     def conditions_for(self, api: str) -> Conditions:
         return self.conditions.get(api, Conditions())
@@ -100,6 +106,26 @@ def _conditions(env: Mapping[str, str]) -> dict[str, Conditions]:
     return found
 
 
+def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma list of host names (any port): "*" only alone or as a "*." prefix (Starlette's TrustedHost
+    rule), no port (one colon: an IPv6 address has more)."""
+    hosts = tuple(h.strip().lower() for h in (_set(env, name) or "").split(",") if h.strip())
+    for host in hosts:
+        wildcard = "*" in host[1:] or (host.startswith("*") and host != "*" and not host.startswith("*."))
+        if wildcard or host.count(":") == 1 or "]:" in host:
+            raise ValueError(
+                f"{name}: {host!r} is not a host name (no port; '*' alone or as a '*.' prefix); "
+                f"use e.g. {name}=mock.internal,*.example.com,192.168.1.20"
+            )
+    return hosts
+
+
+def _listen(env: Mapping[str, str]) -> tuple[str, int] | None:
+    """MOCK_LISTEN=host:port, set by `python -m mocks` for the processes it starts."""
+    host, _, port = (_set(env, "MOCK_LISTEN") or "").rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else None
+
+
 def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> MockConfig:
     """Config from `MOCK_*` / vendor credential variables; unknown values raise ValueError with the cause."""
     env = os.environ if environ is None else environ
@@ -131,4 +157,6 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         access_log=env.get("ACCESS_LOG", "0") not in ("", "0", "false", "no"),
         state_file=env.get("STATE") or None,
         fast_path=env.get("FAST_PATH", "1") not in ("0", "false", "no"),
+        allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
+        listen=_listen(env),
     )

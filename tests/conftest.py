@@ -38,7 +38,9 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
 
     def make(seed: int = 0, **overrides: Any) -> TestClient:
         overrides.setdefault("webhook_retry_schedule", FAST_RETRIES)
-        client = TestClient(create_app(seed=seed, **overrides), raise_server_exceptions=False)
+        # base_url: a name the mock serves (TestClient's own, `testserver`, is refused as a foreign Host)
+        app = create_app(seed=seed, **overrides)
+        client = TestClient(app, base_url="http://localhost", raise_server_exceptions=False)
         client.__enter__()
         opened.append(client)
         return client

@@ -269,7 +269,9 @@ def legit_health_ids(app: Any) -> dict[str, str]:
     The spec's example ids are not in the Legit.Health seed, so a short run would only ever get 404s.
     """
     base = BY_NAME["legit_health"].base_path
-    with TestClient(app, headers={"Authorization": "Bearer mock-legit-health-token"}) as client:
+    with TestClient(
+        app, base_url="http://localhost", headers={"Authorization": "Bearer mock-legit-health-token"}
+    ) as client:
         patients = client.get(f"{base}/patients", params={"externalIds[]": "a449666c710c"}).json()
         condition = patients[0]["conditions"][0]["id"]
         episode = client.get(f"{base}/conditions/{condition}/episodes-of-care").json()[0]["id"]

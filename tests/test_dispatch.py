@@ -180,7 +180,7 @@ def test_the_front_door_answers_planned_requests_itself_and_hands_the_rest_to_co
     context = context_of(app)
     connexion_side = Counted(app)
     impilo = base("impilo")
-    with TestClient(FrontDoor(connexion_side, context.dispatch)) as client:
+    with TestClient(FrontDoor(connexion_side, context.dispatch), base_url="http://localhost") as client:
         assert context.dispatch.dispatcher is not None  # Connexion built it at start-up (lifespan)
         first = client.get(f"{impilo}/patient/1234", headers=IMPILO_KEY)
 

@@ -25,7 +25,7 @@ OPERATIONS = operations_of({api: specs.load(api) for api in specs.APIS})
 @pytest.fixture(scope="module")
 def shared() -> Iterator[TestClient]:
     """One app for the tests that only read (a forced response changes nothing, which one test checks)."""
-    with TestClient(create_app(seed=0), raise_server_exceptions=False) as client:
+    with TestClient(create_app(seed=0), base_url="http://localhost", raise_server_exceptions=False) as client:
         yield client
 
 

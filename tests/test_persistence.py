@@ -344,7 +344,7 @@ def written_state_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The bytes of a state file the mock wrote, after 300 patients were created (WAL checkpointed on close)."""
     path = tmp_path_factory.mktemp("written") / "state.sqlite3"
     app = create_app(seed=0, state_file=str(path))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         for n in range(300):
             created = client.post(
                 f"{IMPILO}/patient", json={"firstName": f"P{n}", "lastName": "Many"}, headers=IMPILO_KEY

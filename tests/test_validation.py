@@ -183,7 +183,7 @@ class Twins:
 @pytest.fixture(scope="module")
 def twins() -> Iterator[Twins]:
     twin = Twin(create_app(seed=0), create_app(seed=0, fast_path=False))
-    with TestClient(twin, raise_server_exceptions=False) as client:
+    with TestClient(twin, base_url="http://localhost", raise_server_exceptions=False) as client:
         yield Twins(client, twin, {api.name: credentials(client, api.name) for api in APIS})
 
 
@@ -280,7 +280,7 @@ def test_an_unexpected_handler_error_is_logged_with_its_traceback_when_answered_
     context.services["impilo"].get_patient = broken  # before the app starts: both paths resolve it then
     with (
         caplog.at_level(logging.ERROR, logger="mocks.errors"),
-        TestClient(app, raise_server_exceptions=False) as client,
+        TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client,
     ):
         response = client.get(f"{base('impilo')}/patient/1", headers=IMPILO_KEY)
 

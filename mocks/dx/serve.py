@@ -22,6 +22,7 @@ from mocks.app import context_of, create_app
 from mocks.config import MockConfig, from_env
 from mocks.dispatch import FrontDoor
 from mocks.dx.journal import ACCESS_LOGGER
+from mocks.guard import HostGuard, served_names
 
 FACTORY = "mocks.dx.serve:app_from_env"
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,9 +64,10 @@ def load_specs() -> None:
             raise SpecError(f"{specs.source_path(api).relative_to(ROOT)} does not load: {cause}") from exc
 
 
-def build(config: MockConfig) -> FrontDoor:
-    """The app for `config` behind its front door (`mocks.dispatch.FrontDoor`), with access lines on stdout
-    when asked; SpecError names a broken spec."""
+def build(config: MockConfig) -> ASGIApp:
+    """The app for `config` behind its front door (`mocks.dispatch.FrontDoor`) and the Host check (which
+    the requests the front door answers alone would skip), with access lines on stdout when asked;
+    SpecError names a broken spec."""
     load_specs()
     if config.access_log:
         log_access_to_stdout()
@@ -77,7 +79,7 @@ def build(config: MockConfig) -> FrontDoor:
     gc.set_threshold(*GC_THRESHOLDS)
     if _freeze_after_full_collection not in gc.callbacks:
         gc.callbacks.append(_freeze_after_full_collection)
-    return FrontDoor(app, context_of(app).dispatch)
+    return HostGuard(FrontDoor(app, context_of(app).dispatch), served_names(config))
 
 
 def _freeze_after_full_collection(phase: str, info: dict[str, int]) -> None:
@@ -88,7 +90,7 @@ def _freeze_after_full_collection(phase: str, info: dict[str, int]) -> None:
         gc.freeze()
 
 
-def app_from_env() -> FrontDoor:
+def app_from_env() -> ASGIApp:
     """A fresh app configured from the environment (`SEED`, `LATENCY`, ...): uvicorn's `factory=True` target."""
     return build(from_env())
 
@@ -110,7 +112,7 @@ def uvicorn_options(host: str, port: int, log_level: str, reload: bool, workers:
     return options
 
 
-def run(app: FrontDoor, host: str, port: int, log_level: str, reload: bool, workers: int = 1) -> None:
+def run(app: ASGIApp, host: str, port: int, log_level: str, reload: bool, workers: int = 1) -> None:
     """Serve `app`; with `reload` or several `workers`, serve `FACTORY` with uvicorn instead (it imports it in
     each process), restarting it on code or spec changes when reloading."""
     if reload or workers > 1:
@@ -154,7 +156,7 @@ def embedded_server(app: ASGIApp, host: str, port: int, log_level: str = "warnin
     return server
 
 
-async def serve_in_process(app: FrontDoor, host: str, port: int, log_level: str) -> None:
+async def serve_in_process(app: ASGIApp, host: str, port: int, log_level: str) -> None:
     """Serve `app` with the embedded server until SIGINT or SIGTERM."""
     server = embedded_server(app, host, port, log_level)
     loop = asyncio.get_running_loop()

@@ -1,0 +1,254 @@
+"""Who may use the mock: the Host a request names (DNS rebinding), and where admin calls that change state
+come from and what they carry (CSRF)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mocks.config import from_env
+from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, free_port, wait_for_health
+
+B = base("impilo")
+FOREIGN = {"Host": "attacker.example"}
+EVIL = "http://evil.example"
+PATIENT = {"firstName": "Ada", "lastName": "Lovelace"}
+
+
+def impilo_state(client: TestClient) -> dict[str, Any]:
+    return client.get("/__mock/state").json()["impilo"]
+
+
+# --- Host -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/__mock/state", "/apis.json", "/", "/__mock/requests", "/healthz"])
+def test_host_guard_refuses_mock_routes_with_400_when_host_is_foreign(client: TestClient, path: str) -> None:
+    response = client.get(path, headers=FOREIGN)
+    assert response.status_code == 400
+    assert "ALLOWED_HOSTS" in response.json()["message"] and "patients" not in response.text
+
+
+def test_host_guard_refuses_a_vendor_post_without_storing_or_echoing_when_host_is_foreign(client: TestClient) -> None:
+    before = impilo_state(client)["patients"]
+    response = client.post(f"{B}/patient", json=PATIENT, headers={**IMPILO_KEY, **FOREIGN})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == 400 and body["path"] == f"{B}/patient" and "attacker.example" in body["message"]
+    assert "location" not in response.headers
+    assert impilo_state(client)["patients"] == before
+
+
+def test_host_guard_refuses_a_trailing_slash_redirect_when_host_is_foreign(client: TestClient) -> None:
+    response = client.get("/healthz/", headers=FOREIGN, follow_redirects=False)
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("api", "auth", "shape"),
+    [
+        pytest.param("heidi", {"Heidi-Api-Key": "mock-heidi-api-key"}, lambda b: b["detail"]["msg"], id="heidi-detail"),
+        pytest.param("legit_health", LEGIT_AUTH, lambda b: b["detail"] and b["status"] == 400, id="legit-problem"),
+    ],
+)
+def test_host_guard_answers_in_the_vendor_shape_when_host_is_foreign(
+    client: TestClient, api: str, auth: dict[str, str], shape: Callable[[Any], Any]
+) -> None:
+    response = client.get(f"{base(api)}/anything", headers={**auth, **FOREIGN})
+    assert response.status_code == 400 and shape(response.json())
+
+
+def test_host_guard_refuses_requests_without_a_host_header(client: TestClient) -> None:
+    app = client.app
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/__mock/state", "raw_path": b"/__mock/state",
+             "query_string": b"", "headers": [], "scheme": "http", "server": ("127.0.0.1", 8000),
+             "asgi": {"version": "3.0"}, "http_version": "1.0", "root_path": ""}  # fmt: skip
+    client.portal.call(app, scope, receive, send)  # type: ignore[union-attr, arg-type]
+    assert sent[0]["status"] == 400 and b"no Host header" in sent[1]["body"]
+
+
+@pytest.mark.parametrize(
+    ("host", "config"),
+    [
+        pytest.param("localhost", {}, id="localhost"),
+        pytest.param("localhost:8000", {}, id="localhost-port"),
+        pytest.param("127.0.0.1:5173", {}, id="ipv4-loopback"),
+        pytest.param("[::1]:8000", {}, id="ipv6-loopback"),
+        pytest.param("mock.internal:8000", {"allowed_hosts": ("mock.internal",)}, id="configured"),
+        pytest.param("api.corp.example", {"allowed_hosts": ("*.corp.example",)}, id="configured-wildcard"),
+        pytest.param("devbox.lan:8000", {"listen": ("devbox.lan", 8000)}, id="listen-name"),
+        pytest.param("anything.example", {"allowed_hosts": ("*",)}, id="any-when-star"),
+    ],
+)
+def test_host_guard_serves_the_names_it_answers_to(
+    make_client: Callable[..., TestClient], host: str, config: dict[str, Any]
+) -> None:
+    client = make_client(**config)
+    assert client.get("/__mock/state", headers={"Host": host}).status_code == 200
+    created = client.post(f"{B}/patient", json=PATIENT, headers={**IMPILO_KEY, "Host": host})
+    assert created.status_code == 201
+    listed = client.get("/apis.json", headers={"Host": host}).json()
+    assert listed[0]["baseUrl"] == f"http://{host}{B}"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("", (), id="unset"),
+        pytest.param("Mock.Internal, *.corp.example,fd00::5", ("mock.internal", "*.corp.example", "fd00::5"),
+                     id="names-wildcards-ipv6"),
+    ],
+)  # fmt: skip
+def test_config_allowed_hosts_are_read_from_env(value: str, expected: tuple[str, ...]) -> None:
+    assert from_env(environ={"ALLOWED_HOSTS": value}).allowed_hosts == expected
+
+
+@pytest.mark.parametrize("value", ["mock.internal:8000", "[::1]:8000", "a.*.example", "*example.com"])
+def test_config_allowed_hosts_is_refused_with_a_hint_when_not_a_host_name(value: str) -> None:
+    with pytest.raises(ValueError, match=r"ALLOWED_HOSTS: .* is not a host name .*use e\.g\."):
+        from_env(environ={"ALLOWED_HOSTS": value})
+
+
+def test_host_guard_serves_a_configured_ipv6_address(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(allowed_hosts=("fd00::5",))
+    assert client.get("/healthz", headers={"Host": "[fd00::5]:8000"}).status_code == 200
+
+
+def test_host_guard_refuses_other_names_when_listening_on_every_interface(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(listen=("0.0.0.0", 8000))
+    assert client.get("/healthz", headers={"Host": "0.0.0.0:8000"}).status_code == 400
+    assert client.get("/healthz", headers={"Host": "192.168.1.20:8000"}).status_code == 400
+
+
+def test_served_mock_refuses_foreign_host_on_the_fast_path_when_started_with_python_m_mocks() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mocks", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_health(f"{url}/healthz", alive=lambda: process.poll() is None)
+        with httpx.Client(base_url=url, headers=IMPILO_KEY) as http:
+            assert http.get(f"{B}/patient/1").status_code == 200  # the compiled dispatcher is ready now
+            assert http.get(f"{B}/patient/1", headers=FOREIGN).status_code == 400
+            refused = http.post(f"{B}/patient", json=PATIENT, headers=FOREIGN)
+            assert refused.status_code == 400 and "location" not in refused.headers
+            assert http.get(f"{B}/patient/1", headers={"Host": f"localhost:{port}"}).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# --- admin routes that change state -----------------------------------------------------------------------
+
+
+def _created(client: TestClient) -> int:
+    response = client.post(f"{B}/patient", json=PATIENT, headers=IMPILO_KEY)
+    assert response.status_code == 201
+    return int(response.json()["id"])
+
+
+@pytest.mark.parametrize(
+    ("headers", "content", "status"),
+    [
+        pytest.param(
+            {"Origin": EVIL, "Content-Type": "application/x-www-form-urlencoded"}, b"a=1", 403, id="cross-site-form"
+        ),
+        pytest.param({"Content-Type": "application/x-www-form-urlencoded"}, b"", 415, id="form-without-origin"),
+        pytest.param({"Content-Type": "multipart/form-data; boundary=x"}, b"--x--\r\n", 415, id="multipart"),
+        pytest.param({"Content-Type": "text/plain;charset=UTF-8"}, b"{}", 415, id="text-plain-fetch"),
+        pytest.param({}, b"{}", 415, id="body-without-type"),
+        pytest.param({"Origin": EVIL, "Content-Type": "application/json"}, b"{}", 403, id="json-from-evil-origin"),
+        pytest.param({"Origin": "null"}, b"", 403, id="opaque-origin"),
+    ],
+)
+def test_admin_reset_is_refused_and_state_kept_when_the_request_could_come_from_another_site(
+    client: TestClient, headers: dict[str, str], content: bytes, status: int
+) -> None:
+    patient = _created(client)
+    response = client.post("/__mock/reset", headers=headers, content=content)
+    assert response.status_code == status and response.json()["message"]
+    assert client.get(f"{B}/patient/{patient}", headers=IMPILO_KEY).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "content"),
+    [
+        pytest.param({}, b"", id="no-body"),
+        pytest.param({"Content-Type": "application/json"}, b"{}", id="json-body"),
+        pytest.param({"Content-Type": "application/json; charset=utf-8"}, b"", id="json-type-empty"),
+        pytest.param({"Origin": "http://localhost:5173"}, b"", id="cors-allowed-origin"),
+        pytest.param({"Origin": "http://localhost"}, b"", id="same-origin"),
+    ],
+)
+def test_admin_reset_resets_when_the_request_is_json_or_bodiless_from_an_allowed_origin(
+    client: TestClient, headers: dict[str, str], content: bytes
+) -> None:
+    patient = _created(client)
+    response = client.post("/__mock/reset", headers=headers, content=content)
+    assert response.status_code == 200 and response.json()["reset"] is True
+    assert client.get(f"{B}/patient/{patient}", headers=IMPILO_KEY).status_code == 404
+
+
+def test_admin_reset_accepts_the_pages_own_origin_when_reached_by_a_configured_name(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(allowed_hosts=("devbox.lan",))
+    headers = {"Host": "devbox.lan:8000", "Origin": "http://devbox.lan:8000"}
+    assert client.post("/__mock/reset", headers=headers).status_code == 200
+    assert client.post("/__mock/reset", headers={**headers, "Origin": "http://other.lan:8000"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("headers", "content", "status"),
+    [
+        pytest.param(
+            {"Origin": EVIL, "Content-Type": "application/x-www-form-urlencoded"}, b"status=cancelled", 403,
+            id="cross-site-form",
+        ),
+        pytest.param({"Content-Type": "text/plain"}, b'{"status": "cancelled"}', 415, id="text-plain-fetch"),
+        pytest.param({"Origin": EVIL, "Content-Type": "application/json"}, b'{"status": "cancelled"}', 403,
+                     id="json-from-evil-origin"),
+    ],
+)  # fmt: skip
+def test_admin_order_status_is_refused_and_order_kept_when_the_request_could_come_from_another_site(
+    client: TestClient, headers: dict[str, str], content: bytes, status: int
+) -> None:
+    before = client.get(f"{B}/order/1", headers=IMPILO_KEY).json()["currentStatus"]
+    response = client.post("/__mock/impilo/orders/1/status", headers=headers, content=content)
+    assert response.status_code == status
+    assert client.get(f"{B}/order/1", headers=IMPILO_KEY).json()["currentStatus"] == before
+
+
+def test_admin_order_status_moves_the_order_when_the_body_is_json(client: TestClient) -> None:
+    response = client.post("/__mock/impilo/orders/1/status", json={"status": "cancelled"})
+    assert response.status_code == 200
+    assert client.get(f"{B}/order/1", headers=IMPILO_KEY).json()["currentStatus"] == "cancelled"
+
+
+@pytest.mark.parametrize("path", ["/__mock/outbox", "/__mock/requests"])
+def test_admin_delete_is_refused_with_403_when_origin_is_another_site(client: TestClient, path: str) -> None:
+    _created(client)
+    assert client.delete(path, headers={"Origin": EVIL}).status_code == 403
+    assert client.get("/__mock/requests").json()  # the journal still holds the request above
+    assert client.delete(path).status_code == 204
+
+
+def test_admin_reads_are_served_whatever_their_origin(client: TestClient) -> None:
+    assert client.get("/__mock/summary", headers={"Origin": EVIL}).status_code == 200
