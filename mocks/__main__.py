@@ -12,6 +12,7 @@ from mocks.apis import APIS
 from mocks.config import from_env
 from mocks.dx.cli import OneLineParser, add_arguments, export, port
 from mocks.dx.serve import build, run
+from mocks.guard import exposure_warning
 from mocks.store import StateError
 
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     export(args, environ)
     # Webhooks to the mock itself are refused (mocks/webhook_policy.py): its port, for this and worker processes.
     environ["OWN_PORTS"] = ",".join(filter(None, (str(args.port), environ.get("OWN_PORTS"))))
-    environ["MOCK_LISTEN"] = f"{args.host}:{args.port}"  # a name the mock serves (mocks/guard.py)
+    environ["MOCK_LISTEN"] = f"{args.host}:{args.port}"  # a served name; the landing page says where
     try:
         config = from_env(environ=environ)
         workers = worker_count(environ, config.state_file, args.reload)
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     credentials = credentials_table(config.credentials)
     print(banner(args.host, args.port, config.seed, credentials, config.state_file, workers), flush=True)
+    warning = exposure_warning(args.host, args.port, config)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     if args.reload or workers > 1:
         os.environ.update(environ)  # reloaded or worker processes build their app from the environment
     run(app, args.host, args.port, args.log_level, args.reload, workers)

@@ -25,7 +25,7 @@ from mocks.config import Credentials
 from mocks.context import MockContext
 from mocks.dx.routes import landing_page
 from mocks.dx.safejson import JSONResponse, redacted
-from mocks.guard import admin_only
+from mocks.guard import admin_only, reach
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -70,7 +70,8 @@ def mount(
 
     @route("/", "GET")
     async def index(request: Request) -> Response:
-        page = landing_page(apis_index(request), credentials_table(context.config.credentials), context.config.seed)
+        config, (where, exposed) = context.config, reach(context.config.listen)
+        page = landing_page(apis_index(request), credentials_table(config.credentials), config.seed, where, exposed)
         return HTMLResponse(page)
 
     @route("/apis.json", "GET")

@@ -1,4 +1,4 @@
-"""Who may talk to the mock.
+"""Who may talk to the mock, and who is told where it can be reached.
 
 - `HostGuard` (ASGI middleware, outermost): a request must name the mock by a name it serves (`served_names`:
   localhost, 127.0.0.1, [::1], the name it listens on, ALLOWED_HOSTS). Any other `Host` is refused with a
@@ -9,6 +9,8 @@
 - `admin_only`: the admin routes that change state take no body or a JSON one (a cross-site HTML form or a
   `text/plain` fetch is not JSON: 415) and, when a browser sends `Origin`, only from an origin the CORS
   settings allow or the page's own (403 otherwise).
+- `reach` and `exposure_warning`: one line for the landing page, and the start-up warning when the mock
+  listens on more than the loopback interface.
 """
 
 from __future__ import annotations
@@ -16,18 +18,21 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import socket
+import textwrap
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import fields
 
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.apis import api_for_path
-from mocks.config import MockConfig
+from mocks.apis import BY_NAME, api_for_path
+from mocks.config import Credentials, MockConfig
 from mocks.errors import MockError, render
 
-__all__ = ["HostGuard", "admin_only", "served_names"]
+__all__ = ["HostGuard", "admin_only", "exposure_warning", "is_loopback", "reach", "served_names"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
@@ -35,6 +40,14 @@ PASSED = "mock.host_passed"  # scope key: an outer guard (the served mock's) has
 VERDICTS_KEPT = 256  # distinct Host values remembered; forgotten all at once beyond (a flood of names)
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MEDIA = "application/json"
+WIDTH = 104  # the start-up warning's lines
+# Credentials field -> the API it belongs to, to name the APIs still on the public default credentials.
+CREDENTIAL_API = {
+    "impilo_api_key": "impilo",
+    "heidi_api_key": "heidi",
+    "heidi_jwt_secret": "heidi",
+    "legit_health_token": "legit_health",
+}
 
 
 def _literal(host: str) -> str:
@@ -52,6 +65,21 @@ def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 def _is_wildcard(host: str) -> bool:
     address = _address(host)
     return host == "" or (address is not None and address.is_unspecified)
+
+
+@functools.lru_cache(maxsize=16)
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` keeps the mock on this machine; a name counts by what it resolves to."""
+    if host.lower() == "localhost":
+        return True
+    address = _address(host)
+    if address is not None:
+        return address.is_loopback
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return all((a := _address(str(f))) is not None and a.is_loopback for f in found)
 
 
 def served_names(config: MockConfig) -> tuple[str, ...]:
@@ -164,3 +192,59 @@ def admin_only(endpoint: Endpoint, cors_origin_regex: str) -> Endpoint:
         return await endpoint(request)
 
     return checked
+
+
+def reach(listen: tuple[str, int] | None) -> tuple[str, bool]:
+    """Where the mock listens and who can reach it, one sentence for the landing page ("" in process), and
+    whether other machines can."""
+    if listen is None:
+        return "", False
+    host, port = listen
+    where = f"{_literal(host)}:{port}"
+    if is_loopback(host):
+        return f"Listening on {where}: reachable from this machine only.", False
+    every = " (every interface)" if _is_wildcard(host) else ""
+    sentence = (
+        f"Listening on {where}{every}: reachable from other machines. The admin API (/__mock) has no authentication."
+    )
+    return sentence, True
+
+
+def _default_credentials(credentials: Credentials) -> list[str]:
+    """Titles of the APIs whose credentials are still the public defaults."""
+    defaults = Credentials()
+    names = {
+        CREDENTIAL_API[f.name]
+        for f in fields(Credentials)
+        if f.name in CREDENTIAL_API and getattr(credentials, f.name) == getattr(defaults, f.name)
+    }
+    return [BY_NAME[name].title for name in BY_NAME if name in names]
+
+
+def exposure_warning(host: str, port: int, config: MockConfig) -> str | None:
+    """The start-up warning for a mock listening beyond loopback (None when it is not)."""
+    if is_loopback(host):
+        return None
+    where = f"{_literal(host)}:{port}" + (" (every network interface)" if _is_wildcard(host) else "")
+    points = [
+        "The admin API (/__mock) has no authentication: anyone who reaches the port can read every stored "
+        "record (/__mock/state) and the request journal with its headers and bodies, and reset the state.",
+    ]
+    defaults = _default_credentials(config.credentials)
+    if defaults:
+        points.append(
+            f"The credentials of {', '.join(defaults)} are the public defaults printed above: set IMPILO_API_KEY, "
+            "HEIDI_API_KEY, HEIDI_JWT_SECRET and LEGIT_HEALTH_TOKEN to your own."
+        )
+    points.append(
+        f"Requests must name the mock as {', '.join(served_names(config))} (any port); for other machines, "
+        "list the names or addresses they use in ALLOWED_HOSTS, e.g. ALLOWED_HOSTS=mock.internal,192.168.1.20."
+    )
+    advice = (
+        "To keep it on this machine, drop --host (127.0.0.1 is the default); otherwise listen on one trusted "
+        "interface, firewall the port, and keep only synthetic data in it."
+    )
+    lines = [f"WARNING: the mock listens on {where}: other machines can reach it."]
+    lines += [textwrap.fill(p, WIDTH, initial_indent="  - ", subsequent_indent="    ") for p in points]
+    lines.append(textwrap.fill(advice, WIDTH, initial_indent="  ", subsequent_indent="  "))
+    return "\n".join(lines)

@@ -1,5 +1,5 @@
-"""Who may use the mock: the Host a request names (DNS rebinding), and where admin calls that change state
-come from and what they carry (CSRF)."""
+"""Who may use the mock: the Host a request names (DNS rebinding), where admin calls that change state come
+from and what they carry (CSRF), and what the mock says when it listens beyond this machine."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mocks.config import from_env
+from mocks.config import Credentials, MockConfig, from_env
+from mocks.guard import exposure_warning
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, free_port, wait_for_health
 
 B = base("impilo")
@@ -252,3 +253,64 @@ def test_admin_delete_is_refused_with_403_when_origin_is_another_site(client: Te
 
 def test_admin_reads_are_served_whatever_their_origin(client: TestClient) -> None:
     assert client.get("/__mock/summary", headers={"Origin": EVIL}).status_code == 200
+
+
+# --- listening beyond this machine ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
+def test_exposure_warning_names_the_risks_and_the_remedy_when_listening_beyond_loopback(host: str) -> None:
+    warning = exposure_warning(host, 8000, MockConfig())
+    assert warning is not None and warning.startswith("WARNING: the mock listens on")
+    warning = " ".join(warning.split())  # as read, whatever the line breaks
+    for needed in ("other machines can reach it", "/__mock", "no authentication", "public defaults",
+                   "ALLOWED_HOSTS", "drop --host"):  # fmt: skip
+        assert needed in warning, needed
+
+
+def test_exposure_warning_leaves_out_the_credentials_when_all_are_your_own() -> None:
+    own = Credentials(
+        impilo_api_key="a", heidi_api_key="b", heidi_jwt_secret="c" * 32, legit_health_token="d"
+    )  # fmt: skip
+    warning = exposure_warning("0.0.0.0", 8000, MockConfig(credentials=own))
+    assert warning is not None and "public defaults" not in " ".join(warning.split())
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_exposure_warning_is_none_when_listening_on_loopback(host: str) -> None:
+    assert exposure_warning(host, 8000, MockConfig()) is None
+
+
+def test_python_m_mocks_warns_on_stderr_when_started_on_every_interface() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mocks", "--host", "0.0.0.0", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/healthz", alive=lambda: process.poll() is None)
+        page = httpx.get(f"http://127.0.0.1:{port}/").text
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert stderr.startswith(f"WARNING: the mock listens on 0.0.0.0:{port} (every network interface)")
+    assert "no authentication" in " ".join(stderr.split()) and "public defaults" in " ".join(stderr.split())
+    assert f"0.0.0.0:{port}" in page and "reachable from other machines" in page
+
+
+@pytest.mark.parametrize(
+    ("listen", "shown", "absent"),
+    [
+        pytest.param(("0.0.0.0", 8000), ["0.0.0.0:8000", "reachable from other machines", "no authentication"],
+                     "this machine only", id="every-interface"),
+        pytest.param(("127.0.0.1", 8000), ["127.0.0.1:8000", "reachable from this machine only"],
+                     "other machines", id="loopback"),
+    ],
+)  # fmt: skip
+def test_landing_page_says_where_the_mock_is_reachable(
+    make_client: Callable[..., TestClient], listen: tuple[str, int], shown: list[str], absent: str
+) -> None:
+    page = make_client(listen=listen).get("/").text
+    for text in shown:
+        assert text in page, text
+    assert absent not in page

@@ -25,8 +25,11 @@ def static_text(name: str) -> str:
     return (resources.files("mocks.dx") / "static" / name).read_text(encoding="utf-8")
 
 
-def landing_page(apis: list[dict[str, str]], credentials: dict[str, str], seed: int) -> str:
-    """The landing page, with the API cards rendered on the server (it reads well without JavaScript)."""
+def landing_page(
+    apis: list[dict[str, str]], credentials: dict[str, str], seed: int, reach: str = "", exposed: bool = False
+) -> str:
+    """The landing page, with the API cards rendered on the server (it reads well without JavaScript), and
+    `reach`: where the mock listens and who can reach it (shown as a warning when `exposed`)."""
     cards = "".join(
         "<article class='api'>"
         f"<h3>{html.escape(a['title'])}</h3>"
@@ -36,7 +39,10 @@ def landing_page(apis: list[dict[str, str]], credentials: dict[str, str], seed: 
         f"<a href='{html.escape(a['specUrl'])}'>openapi.json</a></p></article>"
         for a in apis
     )
-    return static_text("index.html").replace("{{SEED}}", str(seed)).replace("{{APIS}}", cards)
+    kind = "reach exposed" if exposed else "reach"
+    where = f"<p class='{kind}' id='reach'>{html.escape(reach)}</p>" if reach else ""
+    page = static_text("index.html").replace("{{SEED}}", str(seed)).replace("{{REACH}}", where)
+    return page.replace("{{APIS}}", cards)
 
 
 def _bad(message: str) -> Response:
