@@ -149,7 +149,9 @@ def _error_handler(
     respond: Callable[[str, Exception], tuple[int, bytes, str, dict[str, str]]],
 ) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        status, body, content_type, headers = respond(request.url.path, exc)
+        status, body, content_type, headers = respond(
+            request.scope["path"], exc
+        )  # as sent: `url.path` drops tabs and line breaks
         return ConnexionResponse(status_code=status, body=body, content_type=content_type, headers=headers)
 
     return handle

@@ -353,6 +353,8 @@ class Dispatcher:
         )  # fmt: skip
 
     def _route(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:  # type: ignore[return]
+        if "\n" in scope["path"]:  # Connexion mounts each API with Starlette's `Mount`, whose `.*` stops there
+            return None
         for route in self.routes.get(scope["method"], ()):
             match = route.pattern.match(scope["path"])
             if match:

@@ -78,11 +78,21 @@ def test_requests_a_plan_cannot_answer_alone_go_to_connexion(
     assert response.status_code != 200 or "Origin" in headers
 
 
-def test_a_handler_error_is_rendered_like_connexions(make_client: Callable[..., TestClient]) -> None:
+@pytest.mark.parametrize(
+    ("path", "planned"),
+    [
+        pytest.param("/patient/99999999", 1, id="unknown-id"),
+        pytest.param("/patient/identifier/ab%0D%09c", 1, id="carriage-return-and-tab-in-the-path"),
+        pytest.param("/patient/identifier/ab%0Ac", 0, id="line-feed-in-the-path-left-to-connexion"),
+    ],
+)
+def test_a_handler_error_is_rendered_like_connexions(
+    make_client: Callable[..., TestClient], path: str, planned: int
+) -> None:
     fast, slow = make_client(), make_client(fast_path=False)
-    answers = [c.get(f"{base('impilo')}/patient/99999999", headers=IMPILO_KEY) for c in (fast, slow)]
+    answers = [c.get(f"{base('impilo')}{path}", headers=IMPILO_KEY) for c in (fast, slow)]
 
-    assert served(fast) == 1 and served(slow) == 0
+    assert served(fast) == planned and served(slow) == 0
     assert [a.status_code for a in answers] == [404, 404]
     assert answers[0].headers == answers[1].headers
     assert {k: v for k, v in answers[0].json().items() if k != "timestamp"} == {
