@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from mocks import create_app
 from mocks.apis import BY_NAME
-from mocks.dx.serve import embedded_server
+from mocks.dx.serve import embedded_server, served
 
 IMPILO_KEY = {"Impilo-API-Key": "mock-impilo-api-key"}
 LEGIT_AUTH = {"Authorization": "Bearer mock-legit-health-token"}
@@ -98,7 +98,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         overrides.setdefault("webhook_retry_schedule", FAST_RETRIES)
         self.app = create_app(**overrides)
-        self.server = embedded_server(self.app, "127.0.0.1", self.port)
+        self.server = embedded_server(served(self.app), "127.0.0.1", self.port)
         self.loop = uvloop.new_event_loop()
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
