@@ -1,10 +1,11 @@
 """`python -m bench.stalled`: stalled request bodies against a served mock, and whether it still answers.
 
 Opens `--connections` raw connections that each send a request's headers (`Content-Length: 1000`) and one
-byte of its body, then nothing; while they are open, probes `/healthz` and an authenticated GET with a
-fresh client. Then waits `--wait` seconds and reports what became of the stalled connections: the status
-line each got (408, 401 ...), closed without an answer, or still open. Not a test (it takes resources and
-time); the numbers go in reports or a closing note.
+byte of its body, then nothing (`--kind silent`: nothing at all); while they are open, probes `/healthz`
+and an authenticated GET with a fresh client. Then waits `--wait` seconds (from the first connection) and
+reports what became of the stalled connections: the status line each got (408, 401 ...), closed without
+an answer, or still open, and the started mock's resident memory. Not a test (it takes resources and
+time); the numbers go in reports or a closing note. `--env BODY_TIMEOUT=5` sets the started mock's limit.
 
     python -m bench.stalled --connections 2100 --kind key          # a fresh `python -m mocks`
     python -m bench.stalled --url http://127.0.0.1:8000 --kind anonymous
@@ -28,18 +29,23 @@ from bench import servers
 
 PATIENT = "/impilo/api/v3/patient"
 KEY = ("Impilo-API-Key", "mock-impilo-api-key")
-# kind -> (method, path, extra header lines) of the stalled request
-KINDS: dict[str, tuple[str, str, str]] = {
+# kind -> (method, path, extra header lines) of the stalled request; None: connect and send nothing
+KINDS: dict[str, tuple[str, str, str] | None] = {
     "key": ("POST", PATIENT, f"{KEY[0]}: {KEY[1]}\r\n"),  # good credentials: the body is needed
     "anonymous": ("POST", PATIENT, ""),  # no credentials: answerable (401) without the body
-    "admin": ("POST", "/__mock/reset", ""),  # a mock route that takes no credentials
+    "admin": ("POST", "/__mock/impilo/orders/1/status", ""),  # a mock route that reads a body, without credentials
+    "silent": None,  # not even a request head
 }
 
 
 def stalled(host: str, port: int, kind: str) -> socket.socket:
-    """A connection that sent a request's headers and one byte of its 1,000-byte body."""
-    method, path, extra = KINDS[kind]
+    """A connection that sent a request's headers and one byte of its 1,000-byte body (or nothing)."""
+    request = KINDS[kind]
     sock = socket.create_connection((host, port), timeout=5)
+    if request is None:
+        sock.setblocking(False)
+        return sock
+    method, path, extra = request
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"{extra}Content-Length: 1000\r\n\r\n{{"
@@ -86,8 +92,11 @@ def raise_open_files(wanted: int) -> int:
     return soft
 
 
-def measure(host: str, port: int, connections: int, kind: str, wait: float, probes: int) -> dict[str, Any]:
+def measure(
+    host: str, port: int, connections: int, kind: str, wait: float, probes: int, pid: int | None = None
+) -> dict[str, Any]:
     base = f"http://{host}:{port}"
+    rss_before = servers.rss_kib(pid) if pid else None
     raise_open_files(connections + 256)
     socks: list[socket.socket] = []
     refused: Counter[str] = Counter()
@@ -98,6 +107,8 @@ def measure(host: str, port: int, connections: int, kind: str, wait: float, prob
         except OSError as exc:
             refused[errno.errorcode.get(exc.errno or 0, type(exc).__name__)] += 1
     opened_s = round(time.perf_counter() - started, 2)
+    time.sleep(1.0)  # the server takes them in
+    rss_open = servers.rss_kib(pid) if pid else None
     checks = []
     for _ in range(probes):
         checks.append(
@@ -122,6 +133,7 @@ def measure(host: str, port: int, connections: int, kind: str, wait: float, prob
         "fates_after_probes": dict(early),
         f"fates_after_{wait:g}s": dict(late),
         "healthz_after": after,
+        "server_rss_kib": {"before": rss_before, "while_open": rss_open},
     }
 
 
@@ -147,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             f"http://{host}:{port}/healthz", {}, Path("reports/stalled-mock.log"),
         )  # fmt: skip
     try:
-        result = measure(host, port, args.connections, args.kind, args.wait, args.probes)
+        pid = running.pid if running else None
+        result = measure(host, port, args.connections, args.kind, args.wait, args.probes, pid)
     finally:
         if running is not None:
             running.stop()

@@ -8,7 +8,7 @@ import json
 import resource
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +36,8 @@ class UvicornServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(**overrides)
-        config = uvicorn.Config(served(self.app), **uvicorn_options("127.0.0.1", self.port, "warning", reload=False))  # type: ignore[arg-type]
-        self.server = uvicorn.Server(config)
+        options = uvicorn_options("127.0.0.1", self.port, "warning", reload=False)
+        self.server = uvicorn.Server(uvicorn.Config(served(self.app), **options))  # type: ignore[arg-type]
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> UvicornServer:
@@ -76,8 +76,8 @@ def stalled(port: int, path: str, headers: dict[str, str]) -> tuple[socket.socke
     return sock, connection
 
 
-def answer(sock: socket.socket, connection: h11.Connection, wait_for_close: bool = True) -> Answer:
-    """The response on a stalled connection; then, when asked, whether the server closes the connection."""
+def answer(sock: socket.socket, connection: h11.Connection) -> Answer:
+    """The response on a stalled connection, and whether the server then closes the connection."""
     response, body = None, b""
     while True:
         event = connection.next_event()
@@ -91,7 +91,7 @@ def answer(sock: socket.socket, connection: h11.Connection, wait_for_close: bool
             break
     assert response is not None, "the server closed the connection without answering"
     headers = {k.decode().lower(): v.decode() for k, v in response.headers}
-    return Answer(response.status_code, headers, json.loads(body), wait_for_close and sock.recv(1) == b"")
+    return Answer(response.status_code, headers, json.loads(body), sock.recv(1) == b"")
 
 
 def credentials(url: str, api: str) -> dict[str, str]:
@@ -109,13 +109,12 @@ ROUTES = [
     pytest.param("heidi", "/patient-profiles", {}, id="heidi"),
     pytest.param("legit_health", "/patients", {}, id="legit-health"),
 ]
-# what the vendor's error body says about a 408
-TIMEOUT_NAMED = {
-    "impilo": lambda body: body["error"],
-    "heidi": lambda body: body["detail"]["type"],
-    "legit_health": lambda body: body["title"],
+# API -> where its error body names the error, and the name of a 408
+TIMEOUT_NAMES: dict[str, tuple[Callable[[Any], str], str]] = {
+    "impilo": (lambda body: body["error"], "Request Timeout"),
+    "heidi": (lambda body: body["detail"]["type"], "RequestTimeoutError"),
+    "legit_health": (lambda body: body["title"], "Request Timeout"),
 }
-TIMEOUT_NAMES = {"impilo": "Request Timeout", "heidi": "RequestTimeoutError", "legit_health": "Request Timeout"}
 
 
 @pytest.mark.parametrize(("api", "path", "extra"), ROUTES)
@@ -126,7 +125,8 @@ def test_served_mock_answers_408_and_closes_the_connection_when_a_body_stalls(
     with sock:
         got = answer(sock, connection)
     assert got.status == 408
-    assert TIMEOUT_NAMED[api](got.body) == TIMEOUT_NAMES[api]
+    named, name = TIMEOUT_NAMES[api]
+    assert named(got.body) == name
     assert got.headers["connection"] == "close" and got.closed
 
 
@@ -139,8 +139,9 @@ def test_served_mock_answers_401_without_waiting_for_the_body_when_credentials_a
 ) -> None:
     sock, connection = stalled(server.port, base(api) + path, {**sent, **extra})
     with sock:
-        got = answer(sock, connection, wait_for_close=False)
+        got = answer(sock, connection)
     assert got.status == 401  # a server that waited for the body first would have answered 408
+    assert got.headers["connection"] == "close" and got.closed  # the rest of the body is not waited for
 
 
 def test_served_mock_still_answers_when_more_connections_stall_their_bodies_than_granian_allowed_by_default() -> None:
@@ -156,7 +157,9 @@ def test_served_mock_still_answers_when_more_connections_stall_their_bodies_than
             assert http.get(f"{base('impilo')}/patient/1", headers=IMPILO_KEY).status_code == 200
 
 
-async def _call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]], receive: Receive) -> list[Message]:
+async def _call(
+    app: ASGIApp, method: str, path: str, headers: list[tuple[bytes, bytes]], receive: Receive
+) -> list[Message]:
     """What `app` sends for one request, called in-process."""
     sent: list[Message] = []
 
@@ -164,7 +167,7 @@ async def _call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]], rec
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST" if headers else "GET",
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
         "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
     }  # fmt: skip
@@ -176,12 +179,8 @@ async def _call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]], rec
 def test_journal_records_the_408_when_a_body_stalls(extra: list[tuple[bytes, bytes]]) -> None:
     app = served(create_app(seed=0, body_timeout_seconds=BODY_TIMEOUT))
     path = f"{base('impilo')}/patient"
-    headers = [
-        (b"impilo-api-key", b"mock-impilo-api-key"),
-        (b"content-type", b"application/json"),
-        (b"content-length", b"1000"),
-    ]
-    headers += extra
+    key, json_type = (b"impilo-api-key", b"mock-impilo-api-key"), (b"content-type", b"application/json")
+    headers = [key, json_type, (b"content-length", b"1000"), *extra]
     reads: list[Message] = [{"type": "http.request", "body": b"{", "more_body": True}]
 
     async def stalling() -> Message:
@@ -194,11 +193,11 @@ def test_journal_records_the_408_when_a_body_stalls(extra: list[tuple[bytes, byt
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def scenario() -> tuple[list[Message], list[Message]]:
-        await _call(app, "/healthz", [], nothing)  # Connexion builds its stack, and the dispatcher with it
-        answered = await _call(app, path, headers, stalling)
-        return answered, await _call(app, "/__mock/requests", [], nothing)
+        await _call(app, "GET", "/healthz", [], nothing)  # Connexion builds its stack, and the dispatcher with it
+        answered = await _call(app, "POST", path, headers, stalling)
+        return answered, await _call(app, "GET", "/__mock/requests", [], nothing)
 
-    answered, listed = asyncio.run(scenario())
+    answered, listed = asyncio.run(asyncio.wait_for(scenario(), GUARD_SECONDS))
     assert answered[0]["status"] == 408, answered
     [entry] = json.loads(b"".join(m.get("body", b"") for m in listed))
     assert (entry["path"], entry["status"], entry["body"]) == (path, 408, "{")

@@ -87,36 +87,39 @@ class BodyDeadline:
     Neither Granian nor uvicorn bounds the wait for a body, so a client that sent its headers and part of
     its body held its connection, and the request's task, for good. Past the deadline, the read raises
     `BodyTimeoutError` (and so does every later one), which the app answers like any other error, in the
-    vendor's shape; the answer carries `Connection: close`, as the rest of the body is never read. What
-    the app does not answer (the error raised outside its error handling) is answered here. Reads once the
-    body is complete (waiting for a disconnect) are not bounded."""
+    vendor's shape. What the app does not answer (the error raised outside its error handling) is answered
+    here. Reads once the body is complete (waiting for a disconnect) are not bounded.
+
+    An answer that starts before the app has read the whole body (this 408, a 401 for a request without
+    credentials, a forced response) carries `Connection: close`: the rest of the body may never come, and
+    the connection can carry no other request before it has (uvicorn kept it open another 5 s)."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app, self.seconds = app, seconds
+        self.message = f"The request body did not arrive within {seconds:g} s (BODY_TIMEOUT)"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         deadline: float | None = None
-        timeout: BodyTimeoutError | None = None
         complete = started = False
 
         async def read() -> Message:
-            nonlocal deadline, timeout, complete
+            nonlocal deadline, complete
             if complete:
                 return await receive()
-            if timeout is not None:
-                raise timeout
-            deadline = deadline or asyncio.get_running_loop().time() + self.seconds
+            now = asyncio.get_running_loop().time()
+            deadline = deadline or now + self.seconds
             try:
+                if now >= deadline:
+                    raise TimeoutError
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                timeout = BodyTimeoutError(
-                    f"The request body did not arrive within {self.seconds:g} s (BODY_TIMEOUT)", "timeout"
-                )
-                raise timeout from None
+                # A new error each time, kept nowhere: one held here would hold, through its traceback, the
+                # server's request object and so the connection, until the collector broke the cycle.
+                raise BodyTimeoutError(self.message, "timeout") from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
@@ -124,15 +127,13 @@ class BodyDeadline:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if timeout is not None:
+                if not complete and _has_body(scope):
                     message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
             await send(message)
 
         try:
             await self.app(scope, read, write)
         except BodyTimeoutError as exc:
-            if exc is not timeout:
-                raise
             if not started:
                 api = api_for_path(scope["path"])
                 status, body, content_type, headers = render(exc, api.name if api else None, scope["path"])
@@ -140,6 +141,13 @@ class BodyDeadline:
                 raw += [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
                 await write({"type": "http.response.start", "status": status, "headers": raw})
                 await write({"type": "http.response.body", "body": body})
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(
+        name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0"))
+        for name, value in scope["headers"]
+    )
 
 
 def served(app: connexion.AsyncApp) -> ASGIApp:
