@@ -90,8 +90,8 @@ def wait_for_health(url: str, timeout: float = 20.0, alive: Callable[[], bool] |
 
 
 class LiveServer:
-    """The mock served over real HTTP on 127.0.0.1 by the server `make mock` uses (Granian, embedded),
-    on its own event loop in a background thread."""
+    """The mock served over real HTTP on 127.0.0.1 as `make mock` serves it (`served`: front door, body
+    deadline; Granian, embedded), on its own event loop in a background thread."""
 
     def __init__(self, **overrides: Any) -> None:
         self.port = free_port()
