@@ -44,6 +44,9 @@ class MockConfig:
     # on them are refused, as are webhooks to /__mock paths (mocks/webhook_policy.py).
     own_ports: tuple[int, ...] = ()
     max_body_bytes: int = 1_000_000
+    # Seconds a request's body has to arrive once the mock starts reading it (BODY_TIMEOUT); a body still
+    # incomplete then is answered 408 and its connection closed (mocks/dx/serve.py `BodyDeadline`).
+    body_timeout_seconds: float = 10.0
     validate_responses: bool = True
     cors_origin_regex: str = "|".join(DEFAULT_CORS_ORIGINS)
     # SQLite file holding the state (STATE=...): survives restarts and is shared by WORKERS processes.
@@ -91,6 +94,19 @@ def _ports(env: Mapping[str, str], name: str) -> tuple[int, ...]:
     if not all(part.isdigit() and 0 < int(part) < 65536 for part in parts):
         raise ValueError(f"{name}={env[name]!r} is not a list of TCP ports; use e.g. {name}=8000,8001")
     return tuple(int(part) for part in parts)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = _set(env, name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name}={text!r} is not a number of seconds > 0; use e.g. {name}={default:g}")
+    return value
 
 
 def _conditions(env: Mapping[str, str]) -> dict[str, Conditions]:
@@ -150,6 +166,7 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         else base.webhook_hosts,
         own_ports=_ports(env, "OWN_PORTS"),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", base.max_body_bytes, minimum=1),
+        body_timeout_seconds=_seconds(env, "BODY_TIMEOUT", base.body_timeout_seconds),
         validate_responses=env.get("VALIDATE_RESPONSES", "1") not in ("0", "false", "no"),
         cors_origin_regex=env.get("CORS_ORIGINS", base.cors_origin_regex),
         conditions=_conditions(env),

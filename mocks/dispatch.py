@@ -35,7 +35,7 @@ from connexion.resolver import Resolver
 from connexion.spec import Specification
 from connexion.utils import coerce_type, is_json_mimetype, split_content_type
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mocks import jsonbody
 from mocks.apis import APIS
@@ -330,14 +330,25 @@ class Dispatcher:
             await fallback(scope, receive, send)
             return
         started, at = time.perf_counter(), time.time()
-        # Up to the limit: a larger body is Connexion's to refuse.
-        messages, body = await buffered(receive, self.max_body)
+        plan = found[0].plan
+        try:  # credentials first: a request they refuse is answered (401) without waiting for its body
+            claims = _authorize(plan, headers)
+        except Exception:  # Decline, or a fault of the plan: Connexion answers, in the vendor's words
+            await fallback(scope, receive, send)
+            return
+        messages: list[Message] = []
+        try:  # up to the limit: a larger body is Connexion's to refuse
+            body = await buffered(receive, self.max_body, messages)
+        except MockError:  # the body did not arrive in time (mocks.dx.serve.BodyDeadline): Connexion says so
+            await fallback(scope, replaying(messages, receive), send)
+            return
         try:
             kwargs = self._arguments(found, scope, headers, body)
         except Exception:  # Decline, or a fault of the plan: Connexion answers, in the vendor's words
             await fallback(scope, replaying(messages, receive), send)
             return
-        plan = found[0].plan
+        if claims is not None:
+            kwargs["user"], kwargs["token_info"] = claims.get("sub", claims.get("uid")), claims
         status, payload, response_headers = await self._respond(plan, scope["path"], kwargs)
         self.stats.served += 1
         # As the CORS middleware marks every answer to a request without Origin (the journal, inside it,
@@ -392,9 +403,6 @@ class Dispatcher:
             kwargs[plan.body_argument] = self._body(plan, headers, body)
         elif body or b"content-type" in headers:  # Connexion still looks at such a body, by its type
             raise Decline("a body (or its type) where the operation takes none")
-        claims = _authorize(plan, headers)
-        if claims is not None:
-            kwargs["user"], kwargs["token_info"] = claims.get("sub", claims.get("uid")), claims
         return kwargs
 
     def _body(self, plan: Plan, headers: dict[bytes, bytes], raw: bytes) -> Any:

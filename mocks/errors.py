@@ -78,6 +78,7 @@ KINDS: dict[str, tuple[int, int, int, str]] = {
     "not_found": (404, 404, 404, "NotFoundError"),
     "method_not_allowed": (405, 405, 405, "MethodNotAllowedError"),
     "not_acceptable": (406, 406, 406, "NotAcceptableError"),
+    "timeout": (408, 408, 408, "RequestTimeoutError"),
     "conflict": (409, 409, 409, "ConflictError"),
     "too_large": (413, 413, 413, "PayloadTooLargeError"),
     "unsupported_media_type": (415, 415, 415, "UnsupportedMediaTypeError"),

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from mocks import context_of, create_app
 from mocks.apis import BY_NAME
-from mocks.dx.serve import embedded_server
+from mocks.dx.serve import embedded_server, served
 from mocks.webhooks import WebhookDispatcher
 from tests.receiver import Receiver, running_receiver
 
@@ -104,8 +104,8 @@ def wait_for_health(url: str, timeout: float = 20.0, alive: Callable[[], bool] |
 
 
 class LiveServer:
-    """The mock served over real HTTP on 127.0.0.1 by the server `make mock` uses (Granian, embedded),
-    on its own event loop in a background thread."""
+    """The mock served over real HTTP on 127.0.0.1 as `make mock` serves it (`served`: front door, Host
+    check, body deadline; Granian, embedded), on its own event loop in a background thread."""
 
     def __init__(self, **overrides: Any) -> None:
         self.port = free_port()
@@ -113,7 +113,7 @@ class LiveServer:
         overrides.setdefault("webhook_retry_schedule", FAST_RETRIES)
         overrides.setdefault("own_ports", (self.port,))  # as `python -m mocks` does: webhooks to it are refused
         self.app = create_app(**overrides)
-        self.server = embedded_server(self.app, "127.0.0.1", self.port)
+        self.server = embedded_server(served(self.app), "127.0.0.1", self.port)
         self.loop = uvloop.new_event_loop()
         self.thread = threading.Thread(target=self._serve, daemon=True)
 

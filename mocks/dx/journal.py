@@ -9,6 +9,7 @@ changes; not the landing page's polling reads).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -161,9 +162,9 @@ class Journal:
             self._entries.clear()
 
 
-async def buffered(receive: Receive, limit: int) -> tuple[list[Message], bytes]:
-    """Read the request body up to `limit` bytes (the rest stays unread), to replay it downstream."""
-    messages: list[Message] = []
+async def buffered(receive: Receive, limit: int, messages: list[Message]) -> bytes:
+    """Read the request body up to `limit` bytes into `messages` (the rest stays unread), to replay it
+    downstream; what was read before a read failed (a body that stalled) stays there too."""
     size = 0
     while size <= limit:
         message = await receive()
@@ -171,7 +172,7 @@ async def buffered(receive: Receive, limit: int) -> tuple[list[Message], bytes]:
         size += len(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body"):
             break
-    return messages, b"".join(m.get("body", b"") for m in messages)
+    return b"".join(m.get("body", b"") for m in messages)
 
 
 def replaying(messages: list[Message], receive: Receive) -> Receive:
@@ -202,7 +203,19 @@ class JournalMiddleware:
         started, at = time.perf_counter(), time.time()
         extensions = scope.setdefault("extensions", {})  # shared with inner copies of the scope: the scenario
         query = scope.get("query_string", b"")
-        pending, request_body = await buffered(receive, self.body_limit)
+        # The body as the app reads it, up to the limit; not read ahead, so a request the app answers without
+        # its body (a 401 for missing credentials) is answered without waiting for it.
+        request_body = bytearray()
+        complete = False
+
+        async def tap() -> Message:
+            nonlocal complete
+            message = await receive()
+            if len(request_body) <= self.body_limit:
+                request_body.extend(message.get("body", b""))
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
         response: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
 
         async def capture(message: Message) -> None:
@@ -212,10 +225,18 @@ class JournalMiddleware:
                 response["body"] += message.get("body", b"")
             await send(message)
 
+        answered: float | None = None
         try:
-            await self.app(scope, replaying(pending, receive), capture)
+            await self.app(scope, tap, capture)
+            answered = time.perf_counter()
+            # What the app left unread, read once it has answered: the journal still shows the body of a
+            # request refused before it. Best effort, as the answer is sent: a body that stalls ends it at
+            # the server's body timeout.
+            with contextlib.suppress(Exception):
+                while not complete and len(request_body) <= self.body_limit:
+                    await tap()
         finally:
-            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            elapsed_ms = round(((answered or time.perf_counter()) - started) * 1000, 1)
             if logged:
                 name = api.name if api else "mock"
                 self.logger.info(
@@ -232,7 +253,7 @@ class JournalMiddleware:
                         path=scope["path"],
                         query=query,
                         headers=list(scope["headers"]),
-                        body=request_body,
+                        body=bytes(request_body),
                         status=response["status"],
                         response_headers=list(response["headers"]),
                         response_body=bytes(response["body"]),
