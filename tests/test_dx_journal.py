@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -218,3 +219,15 @@ def test_journal_masks_secret_fields_when_a_body_is_shown_as_text(client: TestCl
     assert response.status_code == 200 and b"hush-4711" not in response.content
     [entry] = response.json()
     assert entry["bodyIsText"] is True and '"***"' in entry["body"]
+
+
+def test_journal_keeps_the_first_64_kib_of_a_large_body_and_says_it_was_cut(client: TestClient) -> None:
+    note = "x" * (900 * 1024)  # under MAX_BODY_BYTES (1 MB): the API answers it, the journal keeps 64 KiB
+    body = json.dumps({"firstName": "Big", "lastName": "Body", "note": note}).encode()
+    sent = client.post(
+        f"{base('impilo')}/patient", content=body, headers={**IMPILO_KEY, "Content-Type": "application/json"}
+    )
+    assert sent.status_code < 500
+    [entry] = strict_journal(client)
+    assert entry["bodyIsText"] is True and entry["body"].endswith("…")
+    assert entry["body"][:-1] == body[: 64 * 1024].decode()

@@ -188,7 +188,10 @@ class JournalMiddleware:
     """ASGI middleware (outermost but CORS): journal vendor traffic, write access log lines."""
 
     def __init__(self, app: ASGIApp, journal: Journal, access_log: bool, body_limit: int) -> None:
-        self.app, self.journal, self.access_log, self.body_limit = app, journal, access_log, body_limit
+        # Bytes of a body kept: one more than the journal shows, so it can say the body was cut (500 entries of
+        # up to MAX_BODY_BYTES each could hold 500 MB otherwise).
+        self.app, self.journal, self.access_log = app, journal, access_log
+        self.body_limit = min(body_limit, BODY_LIMIT + 1)
         self.logger = logging.getLogger(ACCESS_LOGGER)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -211,8 +214,8 @@ class JournalMiddleware:
         async def tap() -> Message:
             nonlocal complete
             message = await receive()
-            if len(request_body) <= self.body_limit:
-                request_body.extend(message.get("body", b""))
+            if len(request_body) < self.body_limit:
+                request_body.extend(message.get("body", b"")[: self.body_limit - len(request_body)])
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
@@ -233,7 +236,7 @@ class JournalMiddleware:
             # request refused before it. Best effort, as the answer is sent: a body that stalls ends it at
             # the server's body timeout.
             with contextlib.suppress(Exception):
-                while not complete and len(request_body) <= self.body_limit:
+                while not complete and len(request_body) < self.body_limit:
                     await tap()
         finally:
             elapsed_ms = round(((answered or time.perf_counter()) - started) * 1000, 1)
