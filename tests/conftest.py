@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -103,6 +104,13 @@ def wait_for_health(url: str, timeout: float = 20.0, alive: Callable[[], bool] |
         time.sleep(0.02)
 
 
+async def _cancel_pending() -> None:
+    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 class LiveServer:
     """The mock served over real HTTP on 127.0.0.1 as `make mock` serves it (`served`: front door, Host
     check, body deadline; Granian, embedded), on its own event loop in a background thread."""
@@ -119,6 +127,9 @@ class LiveServer:
 
     def _serve(self) -> None:
         self.loop.run_until_complete(self.server.serve())
+        # As `asyncio.run` does when `make mock` stops: what is still pending (the body deadline's watcher,
+        # a request cut off) is cancelled and awaited before the loop closes.
+        self.loop.run_until_complete(_cancel_pending())
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
