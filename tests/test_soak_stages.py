@@ -191,7 +191,8 @@ def case(kind: str = "nan as the body") -> Case:
     [
         pytest.param(400, b"{}", set(), id="small-4xx-holds"),
         pytest.param(500, b"{}", {"no_5xx_response"}, id="5xx-fails"),
-        pytest.param(400, b"x" * hostile.LIMIT_BYTES, {"every_answer_small"}, id="huge-answer-fails"),
+        pytest.param(400, b"x" * hostile.LIMIT_BYTES, {"every_refusal_small"}, id="huge-refusal-fails"),
+        pytest.param(200, b"x" * hostile.LIMIT_BYTES, set(), id="huge-accepted-read-holds"),
     ],
 )
 def test_findings_fail_the_property_when_an_answer_breaks_it(status: int, content: bytes, failed: set[str]) -> None:
