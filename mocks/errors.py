@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from mocks.apis import api_for_path
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -140,3 +142,16 @@ def render(error: MockError, api: str | None, path: str) -> tuple[int, bytes, st
     renderer, content_type = RENDERERS.get(api or "", (_impilo, "application/json"))
     body = renderer(error, status, path)
     return status, json.dumps(body).encode(), content_type, dict(error.headers)
+
+
+def error_messages(error: MockError, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two ASGI messages (start, body) answering a request for `path` with `error`, in the shape of the
+    API owning the path: for the layers outside Connexion (the Host guard, the body deadline)."""
+    api = api_for_path(path)
+    status, body, content_type, headers = render(error, api.name if api else None, path)
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    raw += [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    return {"type": "http.response.start", "status": status, "headers": raw}, {
+        "type": "http.response.body",
+        "body": body,
+    }

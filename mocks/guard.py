@@ -28,9 +28,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.apis import BY_NAME, api_for_path
+from mocks.apis import BY_NAME
 from mocks.config import Credentials, MockConfig
-from mocks.errors import MockError, render
+from mocks.errors import MockError, error_messages
 
 __all__ = ["HostGuard", "admin_only", "exposure_warning", "is_loopback", "reach", "served_names"]
 
@@ -144,13 +144,8 @@ class HostGuard:
             f"{given} does not name this mock: it answers to {', '.join(self.names)} (any port); "
             "add the name to ALLOWED_HOSTS to use it"
         )
-        api = api_for_path(scope["path"])
-        status, body, content_type, _ = render(
-            MockError(message, "bad_request"), api.name if api else None, scope["path"]
-        )
-        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        for reply in error_messages(MockError(message, "bad_request"), scope["path"]):
+            await send(reply)
 
 
 def _refusal(request: Request, origins: re.Pattern[str]) -> Response | None:

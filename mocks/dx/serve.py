@@ -32,12 +32,11 @@ from granian.server.embed import Server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import specs
-from mocks.apis import api_for_path
 from mocks.app import context_of, create_app
 from mocks.config import MockConfig, from_env
 from mocks.dispatch import FrontDoor
 from mocks.dx.journal import ACCESS_LOGGER
-from mocks.errors import MockError, render
+from mocks.errors import MockError, error_messages
 from mocks.guard import HostGuard, served_names
 
 FACTORY = "mocks.dx.serve:app_from_env"
@@ -166,12 +165,8 @@ class BodyDeadline:
             await self.app(scope, read, write)
         except BodyTimeoutError as exc:
             if not started:
-                api = api_for_path(scope["path"])
-                status, body, content_type, headers = render(exc, api.name if api else None, scope["path"])
-                raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-                raw += [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-                await write({"type": "http.response.start", "status": status, "headers": raw})
-                await write({"type": "http.response.body", "body": body})
+                for message in error_messages(exc, scope["path"]):
+                    await write(message)
 
 
 def _has_body(scope: Scope) -> bool:
