@@ -4,7 +4,7 @@ Each scenario gets a fresh mock (`python -m mocks` on 127.0.0.1, short webhook t
 one `patient.created` webhook pointing at a misbehaving receiver (or none, the baseline; or one that
 answers 200, the control), then `POST /patient` under the same wrk load as `make bench`.
 
-The mock's circuit breaker (`mocks/webhooks.py`) legitimately changes the retry schedule, and these checks
+The mock's circuit breaker (`mocks/webhooks/emit.py`) legitimately changes the retry schedule, and these checks
 follow it. While a receiver is down, deliveries are held instead of attempted, so a delivery need not
 have used all its retries when the load ends. So a failing receiver stays down for `DEAD_SECONDS` after
 the load, and the mock's attempts so far must stay within the breaker's bound (`attempt_bound`: a few
@@ -41,7 +41,7 @@ from bench.compare import IMPILO_KEY, PATIENT_BODY
 from bench.receivers import Hub, Receiver
 from bench.wrk import WrkSettings
 from bench.wrk import run as run_wrk
-from mocks.webhooks import BREAKER_THRESHOLD, MAX_IN_FLIGHT
+from mocks.webhooks.emit import BREAKER_THRESHOLD, MAX_IN_FLIGHT
 
 # "answers 200" is the control: a receiver that works, to tell the cost of delivering at all from the
 # cost of failing.

@@ -7,13 +7,13 @@ import os
 import socket
 import sys
 
-from mocks.admin import credentials_table
 from mocks.apis import APIS
 from mocks.config import from_env
-from mocks.dx.cli import OneLineParser, add_arguments, export, port
-from mocks.dx.serve import build, run
-from mocks.guard import exposure_warning
-from mocks.store import StateError
+from mocks.dx.admin import credentials_table
+from mocks.http.guard import exposure_warning
+from mocks.serve.cli import OneLineParser, add_arguments, export, port
+from mocks.serve.server import build, run
+from mocks.state.store import StateError
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     environ = {**os.environ}
     export(args, environ)
-    # Webhooks to the mock itself are refused (mocks/webhook_policy.py): its port, for this and worker processes.
+    # Webhooks to the mock itself are refused (mocks/webhooks/policy.py): its port, for this and worker processes.
     environ["OWN_PORTS"] = ",".join(filter(None, (str(args.port), environ.get("OWN_PORTS"))))
     environ["MOCK_LISTEN"] = f"{args.host}:{args.port}"  # a served name; the landing page says where
     try:

@@ -21,24 +21,23 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 import specs
-from mocks import admin
 from mocks.apis import APIS, api_for_path
 from mocks.config import MockConfig
 from mocks.context import MockContext
-from mocks.dispatch import Dispatcher, compile_plans
-from mocks.dx import tools
+from mocks.dx import admin, tools
 from mocks.dx.journal import Journal
-from mocks.errors import MockError, render
-from mocks.fastpath import JSONIFIER
-from mocks.guard import HostGuard, served_names
-from mocks.security import credential_checks, security_map
-from mocks.validation import ExplodedArrayURIParser, make_validator_map, middleware_stack
+from mocks.http.compiled import JSONIFIER
+from mocks.http.errors import MockError, render
+from mocks.http.fast_path import Dispatcher, compile_plans
+from mocks.http.guard import HostGuard, served_names
+from mocks.http.security import credential_checks, security_map
+from mocks.http.validation import ExplodedArrayURIParser, make_validator_map, middleware_stack
 
 __all__ = ["context_of", "create_app"]
 _CONTEXT_ATTRIBUTE = "mock_context"
 # Every answer "Internal mock error" (and every other 500 the mock did not mean) is a bug of the mock:
 # logged here with its traceback, on both request paths (the dispatcher renders its errors through this too).
-ERROR_LOGGER = logging.getLogger("mocks.errors")
+ERROR_LOGGER = logging.getLogger("mocks.http.errors")
 
 
 def context_of(app: connexion.AsyncApp) -> MockContext:
@@ -166,7 +165,7 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     validator_map = make_validator_map(config.max_body_bytes)
     resolvers = {}
     for api in APIS:
-        module = importlib.import_module(f"mocks.{api.name}")
+        module = importlib.import_module(f"mocks.vendors.{api.name}")
         context.services[api.name] = module.Handlers(context)
         resolvers[api.name] = _resolver(context.services[api.name])
         app.add_api(
@@ -194,7 +193,7 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
             Dispatcher,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
             routes=functools.partial(compile_plans, context.specs, resolvers, checks, config.validate_responses),
-            journal=journal,
+            record=journal.record,
             config=config,
             error_response=respond,
             stats=context.dispatch,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from mocks.apis import APIS
-from mocks.dx.values import Delay, parse_delay, parse_rate
+from mocks.values import Delay, parse_delay, parse_rate
 
 DEFAULT_CORS_ORIGINS = (r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?",)
 
@@ -41,11 +41,11 @@ class MockConfig:
     # fuzzer or a vendor example (https://example.com/webhook) never sends traffic off the machine.
     webhook_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
     # Ports the mock itself listens on (OWN_PORTS; `python -m mocks` adds its --port): webhooks to this machine
-    # on them are refused, as are webhooks to /__mock paths (mocks/webhook_policy.py).
+    # on them are refused, as are webhooks to /__mock paths (mocks/webhooks/policy.py).
     own_ports: tuple[int, ...] = ()
     max_body_bytes: int = 1_000_000
     # Seconds a request's body has to arrive once the mock starts reading it (BODY_TIMEOUT); a body still
-    # incomplete then is answered 408 and its connection closed (mocks/dx/serve.py `BodyDeadline`).
+    # incomplete then is answered 408 and its connection closed (mocks/serve/server.py `BodyDeadline`).
     body_timeout_seconds: float = 10.0
     validate_responses: bool = True
     cors_origin_regex: str = "|".join(DEFAULT_CORS_ORIGINS)
@@ -55,7 +55,7 @@ class MockConfig:
     conditions: Mapping[str, Conditions] = field(default_factory=dict)  # API name -> conditions; default none
     journal_size: int = 500  # requests kept by /__mock/requests
     access_log: bool = False
-    # Answer the requests a compiled plan can serve alone ahead of Connexion's chain (mocks/dispatch.py).
+    # Answer the requests a compiled plan can serve alone ahead of Connexion's chain (mocks/http/fast_path.py).
     fast_path: bool = True
     # Names a request's Host may give besides localhost, 127.0.0.1 and [::1] (ALLOWED_HOSTS, comma list;
     # "*.example.com" covers its subdomains, "*" any name). Any other Host is refused (DNS rebinding).

@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 
 from mocks import context_of, create_app
 from mocks.apis import BY_NAME
-from mocks.dx.serve import embedded_server, served
-from mocks.webhooks import WebhookDispatcher
+from mocks.serve.server import embedded_server, served
+from mocks.webhooks.emit import WebhookEmitter
 from tests.receiver import Receiver, running_receiver
 
 IMPILO_KEY = {"Impilo-API-Key": "mock-impilo-api-key"}
@@ -50,7 +50,7 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
     for client in opened:
         client.__exit__(None, None, None)
         for service in context_of(client.app).services.values():  # type: ignore[arg-type]
-            if isinstance(getattr(service, "webhooks", None), WebhookDispatcher):
+            if isinstance(getattr(service, "webhooks", None), WebhookEmitter):
                 service.webhooks.close()  # its delivery thread, if the test started one
 
 

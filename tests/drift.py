@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mocks import create_app
 from mocks.apis import BY_NAME
 from mocks.app import context_of
-from mocks.errors import MockError
+from mocks.http.errors import MockError
 
 Handler = Callable[..., Awaitable[Any]]
 Reply = tuple[Any, ...]

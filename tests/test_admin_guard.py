@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks.config import Credentials, MockConfig, from_env
-from mocks.guard import exposure_warning
+from mocks.http.guard import exposure_warning
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, free_port, wait_for_health
 
 B = base("impilo")

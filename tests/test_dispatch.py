@@ -13,9 +13,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks import context_of, create_app
-from mocks.dispatch import FrontDoor
-from mocks.fastpath import JSONIFIER, dumps_bytes
-from mocks.validation import accepts, request_validator
+from mocks.http.compiled import JSONIFIER, dumps_bytes
+from mocks.http.fast_path import FrontDoor
+from mocks.http.validation import accepts, request_validator
 from tests.conftest import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 
 PATIENT = {"firstName": "Emily", "lastName": "Clark"}

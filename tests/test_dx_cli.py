@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mocks.config import Conditions, from_env
-from mocks.dx.serve import FACTORY, uvicorn_options
+from mocks.serve.server import FACTORY, uvicorn_options
 from tests.conftest import IMPILO_KEY, base, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def test_uvicorn_options_serve_the_env_factory_and_watch_code_and_specs_when_rel
     assert options["factory"] is True and options["reload"] is True
     assert {Path(d).name for d in options["reload_dirs"]} == {"mocks", "specs"}  # type: ignore[attr-defined]
     assert "*.yaml" in options["reload_includes"]  # type: ignore[operator]
-    assert FACTORY == "mocks.dx.serve:app_from_env"
+    assert FACTORY == "mocks.serve.server:app_from_env"
     assert "factory" not in uvicorn_options("127.0.0.1", 8000, "warning", reload=False)
 
 

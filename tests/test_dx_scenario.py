@@ -16,7 +16,7 @@ from mocks import create_app
 from mocks.config import Conditions, MockConfig
 from mocks.dx.forced import Operation, build, operations_of
 from mocks.dx.scenario import Simulator
-from mocks.fakedata import SchemaFaker
+from mocks.state.fakedata import SchemaFaker
 from tests.conftest import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 
 OPERATIONS = operations_of({api: specs.load(api) for api in specs.APIS})

@@ -12,7 +12,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 import specs
-from mocks.fakedata import Draws, SchemaFaker
+from mocks.state.fakedata import Draws, SchemaFaker
 
 # (api, schema, key template, given): every fill the handlers and the seed code make.
 FILLS = [
@@ -73,7 +73,7 @@ def test_fill_differs_when_the_seed_differs() -> None:
 def test_fill_is_the_same_in_another_process_whatever_it_filled_before() -> None:
     """Worker processes sharing one state must make the same record for the same key."""
     script = (
-        "import json, specs; from mocks.fakedata import SchemaFaker\n"
+        "import json, specs; from mocks.state.fakedata import SchemaFaker\n"
         "s = lambda api, name: specs.load(api)['components']['schemas'][name]\n"
         "faker = SchemaFaker(3)\n"
         "faker.fill(s('heidi', 'Session'), 'warm-up')\n"  # makes the value pools in another order

@@ -154,6 +154,6 @@ def test_python_m_mocks_serves_and_prints_base_urls_and_credentials() -> None:
     ],
 )  # fmt: skip
 def test_timestamps_are_utc_to_the_millisecond_across_seconds(moments: tuple[float, ...], expected: list[str]) -> None:
-    from mocks.context import now_iso
+    from mocks.state.clock import now_iso
 
     assert [now_iso(clock=partial(float, m)) for m in moments] == expected

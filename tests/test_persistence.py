@@ -21,8 +21,8 @@ from starlette.testclient import TestClient
 from mocks.__main__ import banner
 from mocks.apis import APIS
 from mocks.app import context_of, create_app
-from mocks.persistence import SQLiteStore
-from mocks.store import StateError
+from mocks.state.sqlite import SQLiteStore
+from mocks.state.store import StateError
 from tests import test_heidi, test_impilo, test_legit_health, test_mock_server
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, read_back, wait_for_health
 

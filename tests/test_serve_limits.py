@@ -1,4 +1,4 @@
-"""Slow and stalled clients against the served mock (`mocks/dx/serve.py`): over real HTTP, Granian (what
+"""Slow and stalled clients against the served mock (`mocks/serve/server.py`): over real HTTP, Granian (what
 `python -m mocks` serves) and uvicorn (RELOAD=1, WORKERS>1), with raw sockets for the clients that stall."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive
 
 from mocks import create_app
 from mocks.config import from_env
-from mocks.dx.serve import connection_limit, served, uvicorn_options
+from mocks.serve.server import connection_limit, served, uvicorn_options
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, wait_for_health
 
 BODY_TIMEOUT = 0.5  # seconds, for the servers whose stalled bodies are meant to time out

@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 import specs
 from mocks import context_of, create_app
 from mocks.apis import APIS, BY_NAME
-from mocks.errors import MAX_VIOLATIONS
-from mocks.jsonbody import MAX_DEPTH
+from mocks.http.errors import MAX_VIOLATIONS
+from mocks.http.jsonbody import MAX_DEPTH
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 from tests.twin import Twin
 
@@ -33,7 +33,7 @@ def credentials(client: TestClient, api: str) -> dict[str, str]:
 
 
 def is_vendor_error(api: str, response: httpx.Response) -> bool:
-    """A 4xx whose body has the shape of the vendor's own errors (mocks/errors.py)."""
+    """A 4xx whose body has the shape of the vendor's own errors (mocks/http/errors.py)."""
     if not 400 <= response.status_code < 500:
         return False
     body = response.json()
@@ -279,7 +279,7 @@ def test_an_unexpected_handler_error_is_logged_with_its_traceback_when_answered_
     context = context_of(app)
     context.services["impilo"].get_patient = broken  # before the app starts: both paths resolve it then
     with (
-        caplog.at_level(logging.ERROR, logger="mocks.errors"),
+        caplog.at_level(logging.ERROR, logger="mocks.http.errors"),
         TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client,
     ):
         response = client.get(f"{base('impilo')}/patient/1", headers=IMPILO_KEY)
@@ -288,14 +288,14 @@ def test_an_unexpected_handler_error_is_logged_with_its_traceback_when_answered_
     assert response.json()["message"] == "Internal mock error: RuntimeError"
     assert response.json()["path"] == f"{base('impilo')}/patient/1"
     assert context.dispatch.served == (1 if fast_path else 0)  # the path under test answered it
-    (record,) = [r for r in caplog.records if r.name == "mocks.errors"]
+    (record,) = [r for r in caplog.records if r.name == "mocks.http.errors"]
     assert record.levelno == logging.ERROR and record.exc_info is not None
     assert record.exc_info[0] is RuntimeError
     assert "a bug in a handler" in caplog.text and "Traceback" in caplog.text
 
 
 def test_a_refused_request_is_not_logged_as_an_error(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="mocks.errors"):
+    with caplog.at_level(logging.ERROR, logger="mocks.http.errors"):
         assert client.post(f"{base('impilo')}/patient", json={}, headers=IMPILO_KEY).status_code == 400
         assert client.get(f"{base('impilo')}/patient/99999999", headers=IMPILO_KEY).status_code == 404
-    assert [r for r in caplog.records if r.name == "mocks.errors"] == []
+    assert [r for r in caplog.records if r.name == "mocks.http.errors"] == []

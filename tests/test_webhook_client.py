@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from mocks.webhook_client import WebhookClient
+from mocks.webhooks.client import WebhookClient
 
 Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 KEEP_ALIVE_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from mocks import context_of
-from mocks.webhooks import BREAKER_THRESHOLD, WebhookDispatcher
+from mocks.webhooks.emit import BREAKER_THRESHOLD, WebhookEmitter
 from tests.conftest import IMPILO_KEY, base, free_port
 from tests.receiver import Receiver
 from tests.test_impilo import PATIENT_MINIMAL, wait_until
@@ -20,7 +20,7 @@ from tests.test_impilo import PATIENT_MINIMAL, wait_until
 B = base("impilo")
 
 
-def dispatcher(client: TestClient) -> WebhookDispatcher:
+def dispatcher(client: TestClient) -> WebhookEmitter:
     return context_of(client.app).services["impilo"].webhooks  # type: ignore[arg-type,no-any-return]
 
 

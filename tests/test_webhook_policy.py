@@ -16,8 +16,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks import __main__ as cli
-from mocks import context_of, webhook_policy
+from mocks import context_of
 from mocks.config import from_env
+from mocks.webhooks import policy as webhook_policy
 from tests.conftest import IMPILO_KEY, LiveServer, base, free_port
 from tests.receiver import Receiver
 from tests.test_impilo import PATIENT_MINIMAL, wait_until

@@ -19,8 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mocks.dx.sample import sample
 from mocks.dx.scenario import NO_SCENARIO, SCOPE_KEY, Scenario, Simulator
 from mocks.dx.traffic import vendor_api
-from mocks.errors import API_COLUMN, KINDS, RENDERERS, MockError, bad_request
-from mocks.fakedata import SchemaFaker
+from mocks.http.errors import API_COLUMN, KINDS, RENDERERS, MockError, bad_request
+from mocks.state.fakedata import SchemaFaker
 
 METHODS = ("get", "put", "post", "patch", "delete")
 INJECTABLE = (429, *range(500, 600))  # what ERROR_RATE may answer, when the operation documents it

@@ -15,7 +15,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mocks.dx import safejson
 from mocks.dx.scenario import SCOPE_KEY
 from mocks.dx.traffic import vendor_api
+from mocks.http.exchange import Exchange
 
 Entry = dict[str, Any]
 Headers = list[tuple[bytes, bytes]]
@@ -82,45 +82,28 @@ def _masked_headers(raw: Headers) -> dict[str, str]:
     return {name: mask(name, value) for name, value in _header_dict(raw).items()}
 
 
-@dataclass(slots=True)
-class Exchange:
-    """One request and its response as they crossed the wire; turned into JSON only when listed."""
-
-    at: float
-    api: str
-    method: str
-    path: str
-    query: bytes
-    headers: Headers
-    body: bytes
-    status: int
-    response_headers: Headers
-    response_body: bytes
-    duration_ms: float
-    forced: bool
-    id: int = 0
-
-    def as_json(self) -> Entry:
-        headers, response_headers = _masked_headers(self.headers), _masked_headers(self.response_headers)
-        body, body_is_text = readable(self.body, headers.get("content-type", ""))
-        response_body, response_body_is_text = readable(self.response_body, response_headers.get("content-type", ""))
-        return {
-            "id": self.id,
-            "timestamp": datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "api": self.api,
-            "method": self.method,
-            "path": self.path,
-            "query": parse_qs(self.query.decode("latin-1"), keep_blank_values=True),
-            "headers": headers,
-            "body": body,
-            "bodyIsText": body_is_text,
-            "status": self.status,
-            "responseHeaders": response_headers,
-            "responseBody": response_body,
-            "responseBodyIsText": response_body_is_text,
-            "durationMs": self.duration_ms,
-            "forced": self.forced,
-        }
+def as_entry(exchange: Exchange) -> Entry:
+    """One exchange as the journal lists it: credentials masked, bodies as JSON or text."""
+    headers, response_headers = _masked_headers(exchange.headers), _masked_headers(exchange.response_headers)
+    body, body_is_text = readable(exchange.body, headers.get("content-type", ""))
+    response_body, response_body_is_text = readable(exchange.response_body, response_headers.get("content-type", ""))
+    return {
+        "id": exchange.id,
+        "timestamp": datetime.fromtimestamp(exchange.at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "api": exchange.api,
+        "method": exchange.method,
+        "path": exchange.path,
+        "query": parse_qs(exchange.query.decode("latin-1"), keep_blank_values=True),
+        "headers": headers,
+        "body": body,
+        "bodyIsText": body_is_text,
+        "status": exchange.status,
+        "responseHeaders": response_headers,
+        "responseBody": response_body,
+        "responseBodyIsText": response_body_is_text,
+        "durationMs": exchange.duration_ms,
+        "forced": exchange.forced,
+    }
 
 
 def _status_matches(exchange: Exchange, wanted: str) -> bool:
@@ -155,33 +138,11 @@ class Journal:
         wanted = {name: value for name, value in (filters or {}).items() if name in FILTERS and value}
         with self._lock:
             found = [e for e in self._entries if all(FILTERS[n](e, v) for n, v in wanted.items())]
-        return [e.as_json() for e in (found[-limit:] if limit else found)]
+        return [as_entry(e) for e in (found[-limit:] if limit else found)]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-
-async def buffered(receive: Receive, limit: int, messages: list[Message]) -> bytes:
-    """Read the request body up to `limit` bytes into `messages` (the rest stays unread), to replay it
-    downstream; what was read before a read failed (a body that stalled) stays there too."""
-    size = 0
-    while size <= limit:
-        message = await receive()
-        messages.append(message)
-        size += len(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body"):
-            break
-    return b"".join(m.get("body", b"") for m in messages)
-
-
-def replaying(messages: list[Message], receive: Receive) -> Receive:
-    """A `receive` that hands out `messages` (taken from them) first, then reads on from `receive`."""
-
-    async def replay() -> Message:
-        return messages.pop(0) if messages else await receive()
-
-    return replay
 
 
 class JournalMiddleware:

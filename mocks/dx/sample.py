@@ -11,7 +11,7 @@ import copy
 import re
 from typing import Any
 
-from mocks.fakedata import SchemaFaker, merged
+from mocks.state.fakedata import SchemaFaker, merged
 
 Schema = dict[str, Any]
 MAX_DEPTH = 6  # below this only required properties are filled, so recursive schemas end

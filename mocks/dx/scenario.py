@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mocks.apis import APIS
 from mocks.config import MockConfig
 from mocks.dx.traffic import vendor_api
-from mocks.dx.values import Delay, parse_delay, parse_prefer
+from mocks.values import Delay, parse_delay, parse_prefer
 
 SCOPE_KEY = "mock_scenario"
 QUERY_FALLBACKS = {"__code": "code", "__example": "example", "__delay": "delay"}

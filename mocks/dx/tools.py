@@ -12,7 +12,7 @@ from mocks.dx.forced import ForcedResponseMiddleware, operations_of
 from mocks.dx.journal import Journal, JournalMiddleware
 from mocks.dx.routes import Route, routes
 from mocks.dx.scenario import ScenarioMiddleware, Simulator
-from mocks.fakedata import SchemaFaker
+from mocks.state.fakedata import SchemaFaker
 
 __all__ = ["DevTools", "install"]
 

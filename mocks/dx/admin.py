@@ -1,0 +1,115 @@
+"""The mock's own routes, outside the vendor specs: index, `/apis.json`, `/healthz` and `/__mock/*`.
+
+Admin API (documented in README):
+- `GET  /__mock`                    this list
+- `POST /__mock/reset`              back to the seed state
+- `GET  /__mock/state`              every stored resource, as JSON (secret fields masked)
+- `GET  /__mock/outbox[?api=]`      emails/SMS the mock "sent";  `DELETE` empties it
+- `GET  /__mock/webhooks/attempts`  every webhook delivery attempt (status, error, time)
+- `GET  /__mock/requests[?api=&method=&path=&status=&limit=]`  the request journal; `DELETE` empties it
+- `GET  /__mock/summary`            seed and record counts per collection (for the landing page)
+- API-specific routes contributed by each API's handlers (`admin_routes()`), e.g. advancing an order.
+Those that change state (POST, DELETE) take no body or a JSON one, and refuse a foreign `Origin`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+import connexion
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from mocks.apis import APIS
+from mocks.config import Credentials
+from mocks.context import MockContext
+from mocks.dx.routes import landing_page
+from mocks.dx.safejson import JSONResponse, redacted
+from mocks.http.guard import admin_only, reach
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def apis_index(request: Request) -> list[dict[str, str]]:
+    root = str(request.base_url).rstrip("/")
+    return [
+        {
+            "slug": api.slug,
+            "title": api.title,
+            "baseUrl": f"{root}{api.base_path}",
+            "specUrl": f"{root}{api.base_path}/openapi.json",
+            "docsUrl": f"{root}{api.base_path}/ui/",
+        }
+        for api in APIS
+    ]
+
+
+def credentials_table(c: Credentials) -> dict[str, str]:
+    return {
+        "impilo": f"Impilo-API-Key: {c.impilo_api_key}",
+        "heidi": f"Heidi-Api-Key: {c.heidi_api_key} (GET /jwt, then Authorization: Bearer <token>)",
+        "legit-health": f"Authorization: Bearer {c.legit_health_token}",
+    }
+
+
+def mount(
+    app: connexion.AsyncApp,
+    context: MockContext,
+    extra_routes: Iterable[tuple[str, list[str], Endpoint]] = (),
+    on_reset: Iterable[Callable[[], None]] = (),
+) -> None:
+    """Add the mock's own routes to `app`, and `extra_routes`; `on_reset` run after each reset."""
+    routes: list[tuple[str, list[str], Endpoint]] = []
+
+    def route(path: str, *methods: str) -> Callable[[Endpoint], Endpoint]:
+        def register(endpoint: Endpoint) -> Endpoint:
+            routes.append((path, list(methods), endpoint))
+            return endpoint
+
+        return register
+
+    @route("/", "GET")
+    async def index(request: Request) -> Response:
+        config, (where, exposed) = context.config, reach(context.config.listen)
+        page = landing_page(apis_index(request), credentials_table(config.credentials), config.seed, where, exposed)
+        return HTMLResponse(page)
+
+    @route("/apis.json", "GET")
+    async def apis_json(request: Request) -> Response:
+        return JSONResponse(apis_index(request))
+
+    @route("/healthz", "GET")
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "seed": context.config.seed})
+
+    @route("/__mock", "GET")
+    async def admin_index(request: Request) -> Response:
+        return JSONResponse({"routes": [{"path": p, "methods": m} for p, m, _ in routes]})
+
+    @route("/__mock/reset", "POST")
+    async def reset(request: Request) -> Response:
+        context.reset()
+        for hook in on_reset:
+            hook()
+        return JSONResponse({"reset": True, "seed": context.config.seed})
+
+    @route("/__mock/state", "GET")
+    async def state(request: Request) -> Response:
+        return JSONResponse(redacted(context.store.export()))  # secrets (e.g. the webhook secret) as "***"
+
+    @route("/__mock/outbox", "GET", "DELETE")
+    async def outbox(request: Request) -> Response:
+        if request.method == "DELETE":
+            context.outbox.clear()
+            return Response(status_code=204)
+        return JSONResponse(context.outbox.list(request.query_params.get("api")))
+
+    routes.extend(extra_routes)
+    for service in context.services.values():
+        for path, methods, endpoint in getattr(service, "admin_routes", list)():
+            routes.append((path, methods, endpoint))
+
+    # Calls that change state take JSON or nothing, from an allowed Origin (CSRF): mocks/http/guard.py.
+    for path, methods, endpoint in routes:
+        checked = admin_only(endpoint, context.config.cors_origin_regex)
+        app.add_url_rule(path, endpoint.__name__ + path, checked, methods=methods)

@@ -1,7 +1,0 @@
-"""Stateful mock of the Heidi Health open API (JWT exchange, patient profiles, sessions)."""
-
-from __future__ import annotations
-
-from mocks.heidi.handlers import Handlers
-
-__all__ = ["Handlers"]

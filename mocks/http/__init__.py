@@ -1,0 +1,1 @@
+"""The request path: errors, credentials, validation, compiled plans, guards."""

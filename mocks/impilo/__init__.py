@@ -1,7 +1,0 @@
-"""Impilo v3: patients, sites, items, kits, devices, orders and webhooks."""
-
-from __future__ import annotations
-
-from mocks.impilo.handlers import Handlers
-
-__all__ = ["Handlers"]

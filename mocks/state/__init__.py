@@ -1,0 +1,1 @@
+"""Stored state: the store interface, memory and SQLite backends, fake data."""

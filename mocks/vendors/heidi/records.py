@@ -1,0 +1,100 @@
+"""Heidi's stored records and the response views built from them.
+
+Profiles are stored as the spec's `PatientProfile` fields. Sessions are stored as the spec's `Session`
+fields plus `patient_profile_id`, the internal link to a profile that no Heidi response shows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mocks.state.store import Record
+
+# The EHR vendor behind the mock's API key (vendor session example: "EHR Provider Name").
+MOCK_EHR_PROVIDER = "EHR Provider Name"
+# The Heidi account managing every profile (the vendor's list example shows this id as `managed_by`).
+MOCK_ACCOUNT_ID = "5eb7cf5a86d9755df3a6c593"
+
+# Request field -> response field where Heidi renames (sessions take `ehr_appointment_id`, show `ehr_appt_id`).
+SESSION_RENAMES = {"ehr_appointment_id": "ehr_appt_id"}
+SESSION_PATIENT_FIELDS = ("name", "gender", "dob")
+INTERNAL_SESSION_FIELDS = ("patient_profile_id",)
+
+
+def naive(moment: datetime) -> str:
+    """Heidi's timestamp format: UTC, microseconds, no timezone suffix (`2024-12-11T03:57:57.921000`)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def now_naive() -> str:
+    return naive(datetime.now(UTC))
+
+
+def pick(body: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """The documented fields present in a request body (unknown fields are ignored, as Heidi does)."""
+    return {name: body[name] for name in fields if name in body}
+
+
+def new_profile(key: str, fields: dict[str, Any], profile_fields: list[str], now: str) -> Record:
+    """A profile with every documented field, `None` where the client gave nothing."""
+    record: Record = dict.fromkeys(profile_fields)
+    record.update(
+        id=key,
+        source="EHR",
+        managed_by=MOCK_ACCOUNT_ID,
+        ehr_provider=MOCK_EHR_PROVIDER,
+        remember_consent=None,
+        created_at=now,
+        updated_at=now,
+    )
+    record.update(fields)
+    return record
+
+
+def new_session(key: str, profile: Record | None, ehr_appt_id: str | None, now: str) -> Record:
+    """An empty scribe session, optionally linked to a profile."""
+    return {
+        "session_id": key,
+        "session_name": None,
+        "patient": {"name": "", "gender": None, "dob": None},
+        "audio": [],
+        "clinician_notes": [],
+        "consult_note": None,
+        "duration": 0,
+        "created_at": now,
+        "updated_at": now,
+        "language_code": "en",
+        "output_language_code": "en",
+        "documents": None,
+        "ehr_appt_id": ehr_appt_id,
+        "ehr_provider": MOCK_EHR_PROVIDER,
+        "ehr_patient_id": profile["ehr_patient_id"] if profile else None,
+        "linked_sessions_for_context": [],
+        "consent_obtained": None,
+        "patient_profile_id": profile["id"] if profile else None,
+    }
+
+
+def session_changes(session: Record, body: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """The stored-field changes one session PATCH body asks for (partial `patient` merges)."""
+    changes = {SESSION_RENAMES.get(name, name): value for name, value in pick(body, fields).items()}
+    if isinstance(changes.get("patient"), dict):
+        changes["patient"] = {**session["patient"], **pick(changes["patient"], list(SESSION_PATIENT_FIELDS))}
+    return changes
+
+
+def profile_view(profile: Record) -> dict[str, Any]:
+    return dict(profile)
+
+
+def profile_list_item(profile: Record, session_count: int) -> dict[str, Any]:
+    return {**profile, "session_count": session_count}
+
+
+def session_view(session: Record) -> dict[str, Any]:
+    return {name: value for name, value in session.items() if name not in INTERNAL_SESSION_FIELDS}
+
+
+def linked_view(session: Record) -> dict[str, Any]:
+    return {name: session[name] for name in ("session_id", "session_name", "created_at", "updated_at")}

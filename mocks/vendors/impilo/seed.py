@@ -1,0 +1,213 @@
+"""Deterministic Impilo seed data: sites, patients, a device catalogue, kits, devices and orders.
+
+Fixed ids the vendor guides use exist in every seed: patients 0 and 1234, site 1234, items and kits
+1000-1003. Everything else comes from Faker, re-seeded per record so one seed always gives one dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mocks.context import MockContext
+from mocks.state.fakedata import fictional_phone
+from mocks.state.store import Collection
+
+PATIENTS, SITES, DEVICES, ORDERS = 60, 12, 30, 25
+FIXED_PATIENTS = (0, 1234)
+FIXED_SITE = 1234
+CATALOGUE = (  # id, name, model, identifier type, class
+    (1000, "Blood Pressure Monitor", "BP-7250", "serial", "bloodPressure"),
+    (1001, "Weight Scale", "WS-310", "serial", "weight"),
+    (1002, "Pulse Oximeter", "PO-60", "macAddress", "bloodOxygen"),
+    (1003, "Cellular Hub", "HUB-4G", "imei", "gateway"),
+    (1004, "Glucometer", "GL-2", "serial", "bloodGlucose"),
+    (1005, "Thermometer", "TH-11", "serial", "temperature"),
+    (1006, "Peak Flow Meter", "PF-100", "serial", "peakFlow"),
+    (1007, "Sleep Mat", "SM-1", "macAddress", "sleepMat"),
+)
+KITS = (  # id, name, [(item id, count)]
+    (1000, "Hypertension Starter Kit", [(1000, 1), (1003, 1)]),
+    (1001, "Heart Failure Kit", [(1000, 1), (1001, 1), (1003, 1)]),
+    (1002, "COPD Kit", [(1002, 1), (1006, 1), (1003, 1)]),
+    (1003, "Diabetes Kit", [(1004, 1), (1001, 1), (1003, 1)]),
+    (1004, "Sleep Study Kit", [(1007, 1), (1003, 1)]),
+)
+DEVICE_STATUSES = ("availableAtSite", "withPatient", "available", "decommissioned")
+ORDER_FLOW = ("pending", "processing", "packed", "shipped", "delivered")
+EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+def external_identifier(email: str, phone: str) -> str:
+    """The guide's recipe: MD5 of the lower-cased email followed by the phone's digits."""
+    return hashlib.md5((email.lower() + re.sub(r"\D", "", phone)).encode()).hexdigest()
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seed(context: MockContext, c: dict[str, Collection]) -> None:
+    faker = context.faker
+    for site_id in [FIXED_SITE, *range(1, SITES + 1)]:
+        fake = faker.reseed(f"impilo.site.{site_id}")
+        city = fake.city()
+        c["sites"].put(
+            site_id,
+            faker.fill(
+                context.schema("impilo", "Site"),
+                f"impilo.site.{site_id}.rest",
+                {
+                    "id": site_id,
+                    "name": f"{city} {fake.random_element(['Clinic', 'Health Center', 'Cardiology'])}",
+                    "active": fake.random_int(0, 9) > 0,
+                    "phoneNumber": fictional_phone(fake),
+                    "address": {
+                        "lineOne": fake.street_address(),
+                        "city": city,
+                        "state": fake.state_abbr(),
+                        "zipCode": fake.postcode(),
+                        "country": "USA",
+                    },
+                },
+            ),
+        )
+    site_ids = [FIXED_SITE, *range(1, SITES + 1)]
+    for patient_id in [*FIXED_PATIENTS, *range(1, PATIENTS + 1)]:
+        c["patients"].put(patient_id, _patient(context, patient_id, site_ids))
+    for item_id, name, model, identifier_type, item_class in CATALOGUE:
+        fake = faker.reseed(f"impilo.item.{item_id}")
+        c["items"].put(
+            item_id,
+            faker.fill(
+                context.schema("impilo", "Item"),
+                f"impilo.item.{item_id}.rest",
+                {
+                    "id": item_id,
+                    "name": name,
+                    "model": model,
+                    "sku": f"IMP-{item_id}-{model}",
+                    "orderable": True,
+                    "deviceIdentifierType": identifier_type,
+                    "itemClass": item_class,
+                    "itemClassType": "device",
+                    "manufacturer": {"id": 1 + item_id % 3, "name": fake.company()},
+                },
+            ),
+        )
+    for kit_id, name, items in KITS:
+        c["kits"].put(
+            kit_id,
+            {
+                "id": kit_id,
+                "name": name,
+                "archived": False,
+                "kitItems": [{"itemId": i, "count": n} for i, n in items],
+            },
+        )
+    for device_id in range(1, DEVICES + 1):
+        c["devices"].put(device_id, _device(context, device_id))
+    for order_id in range(1, ORDERS + 1):
+        c["orders"].put(order_id, _order(context, order_id, site_ids))
+
+
+def _patient(context: MockContext, patient_id: int, site_ids: list[int]) -> dict[str, Any]:
+    fake = context.faker.reseed(f"impilo.patient.{patient_id}")
+    sex = fake.random_element(["female", "male", "female", "male", "other", "unknown"])
+    first = (
+        fake.first_name_female() if sex == "female" else fake.first_name_male() if sex == "male" else fake.first_name()
+    )
+    last = fake.last_name()
+    local = re.sub(r"[^a-z.]", "", f"{first}.{last}".lower())
+    email = f"{local}{patient_id}@{fake.random_element(['example.com', 'example.org'])}"
+    phone = fictional_phone(fake)
+    record = {
+        "id": patient_id,
+        "firstName": first,
+        "lastName": last,
+        "sex": sex,
+        "dateOfBirth": fake.date_between(datetime(1935, 1, 1).date(), datetime(2006, 12, 31).date()).isoformat(),
+        "email": email,
+        "phoneNumber": phone,
+        "externalIdentifier": external_identifier(email, phone),
+        "archived": fake.random_int(0, 9) == 0,
+        "enrolled": fake.random_int(0, 9) > 1,
+        "address": {
+            "lineOne": fake.street_address(),
+            "lineTwo": fake.secondary_address(),
+            "city": fake.city(),
+            "state": fake.state_abbr(),
+            "zipCode": fake.postcode(),
+            "country": "USA",
+        },
+        "siteId": fake.random_element(site_ids) if fake.random_int(0, 3) else None,
+    }
+    return record
+
+
+def _device(context: MockContext, device_id: int) -> dict[str, Any]:
+    fake = context.faker.reseed(f"impilo.device.{device_id}")
+    item_id = fake.random_element([row[0] for row in CATALOGUE])
+    status = fake.random_element(DEVICE_STATUSES)
+    patient_id = fake.random_int(1, PATIENTS) if status == "withPatient" else None
+    identifier_type = next(row[3] for row in CATALOGUE if row[0] == item_id)
+    value = (
+        fake.mac_address()
+        if identifier_type == "macAddress"
+        else fake.numerify("35##########")
+        if identifier_type == "imei"
+        else fake.bothify("SN-####-????").upper()
+    )
+    return {
+        "id": device_id,
+        "itemId": item_id,
+        "currentStatus": status,
+        "used": status != "available",
+        "patientId": patient_id,
+        "siteId": fake.random_int(1, SITES) if status == "availableAtSite" else None,
+        "lastHealthCheck": stamp(EPOCH - timedelta(hours=fake.random_int(1, 500))),
+        "deviceIdentifiers": [{"type": identifier_type, "value": value}],
+        "deviceEvents": [{"type": "associationCreated", "eventTimestamp": stamp(EPOCH - timedelta(days=30))}]
+        if patient_id
+        else [],
+        "externalIdentifier": fake.bothify("dev-####"),
+        "disabledReadings": False,
+    }
+
+
+def _order(context: MockContext, order_id: int, site_ids: list[int]) -> dict[str, Any]:
+    fake = context.faker.reseed(f"impilo.order.{order_id}")
+    for_patient = fake.boolean()
+    steps = fake.random_int(1, len(ORDER_FLOW))
+    created = EPOCH - timedelta(days=fake.random_int(1, 300))
+    events = [
+        {"name": name, "eventTimestamp": stamp(created + timedelta(days=i))}
+        for i, name in enumerate(ORDER_FLOW[:steps])
+    ]
+    shipped = steps >= 4
+    kit_id = fake.random_element([k[0] for k in KITS])
+    return {
+        "id": order_id,
+        "externalOrderIds": [fake.bothify("ord-####-???")],
+        "patientId": fake.random_int(1, PATIENTS) if for_patient else None,
+        "siteId": None if for_patient else fake.random_element(site_ids),
+        "currentStatus": ORDER_FLOW[steps - 1],
+        "orderItems": [{"itemId": fake.random_element([row[0] for row in CATALOGUE]), "count": fake.random_int(1, 3)}],
+        "orderKits": [{"kitId": kit_id, "count": 1}],
+        "orderEvents": events,
+        "orderNotes": [],
+        "trackingNumbers": [
+            {
+                "carrier": fake.random_element(["UPS", "FedEx", "USPS"]),
+                "value": fake.bothify("1Z###########").upper(),
+            }
+        ]
+        if shipped
+        else [],
+        "deviceIds": [],
+        "packedKits": [],
+        "shippingOption": "standard",
+        "emailLabel": False,
+    }

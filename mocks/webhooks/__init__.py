@@ -1,0 +1,1 @@
+"""Webhooks: emitting events, delivering them, the HTTP client, the delivery policy."""
