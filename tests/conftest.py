@@ -19,7 +19,7 @@ from mocks import context_of, create_app
 from mocks.apis import BY_NAME
 from mocks.serve.server import embedded_server, served
 from mocks.webhooks.emit import WebhookEmitter
-from tests.receiver import Receiver, running_receiver
+from tests.support.receiver import Receiver, running_receiver
 
 IMPILO_KEY = {"Impilo-API-Key": "mock-impilo-api-key"}
 LEGIT_AUTH = {"Authorization": "Bearer mock-legit-health-token"}
@@ -62,7 +62,7 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    """A webhook receiver on a free local port (tests/receiver.py), for the test's length."""
+    """A webhook receiver on a free local port (tests/support/receiver.py), for the test's length."""
     with running_receiver() as started:
         yield started
 

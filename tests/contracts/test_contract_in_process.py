@@ -1,6 +1,6 @@
 """The mock keeps its own contract: every Schemathesis phase and check, in-process, zero failures.
 
-Each request goes to two mocks (`tests/twin.py`): one with the compiled dispatcher (the default), one with
+Each request goes to two mocks (`tests/support/twin.py`): one with the compiled dispatcher (the default), one with
 Connexion's chain only. Their answers must be equal, so the fast path is held to everything Connexion does.
 """
 
@@ -11,7 +11,7 @@ import pytest
 import specs
 from contracts.runner import run
 from mocks import create_app
-from tests.twin import Twin
+from tests.support.twin import Twin
 
 METHODS = {"get", "put", "post", "patch", "delete"}
 

@@ -23,8 +23,9 @@ from mocks.apis import APIS
 from mocks.app import context_of, create_app
 from mocks.state.sqlite import SQLiteStore
 from mocks.state.store import StateError
-from tests import test_heidi, test_impilo, test_legit_health, test_mock_server
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, read_back, wait_for_health
+from tests.serve import test_mock_server
+from tests.vendors import test_heidi, test_impilo, test_legit_health
 
 MakeClient = Callable[..., TestClient]
 IMPILO, HEIDI, LEGIT = base("impilo"), base("heidi"), base("legit_health")

@@ -1,6 +1,6 @@
-"""The contract suite catches drift: each broken mock (tests/drift.py) is reported by the right check.
+"""The contract suite catches drift: each broken mock (tests/support/drift.py) is reported by the right check.
 
-The unbroken mock raising no false alarm is tests/test_contract_in_process.py (all phases, all checks).
+The unbroken mock raising no false alarm is tests/contracts/test_contract_in_process.py (all phases, all checks).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from contracts.runner import load_config, run
-from tests import drift
+from tests.support import drift
 
 FAST = {"generation": {"max-examples": 10}}
 

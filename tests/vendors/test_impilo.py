@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import IMPILO_KEY, LiveServer, base
-from tests.receiver import running_receiver
+from tests.support.receiver import running_receiver
 
 B = base("impilo")
 JSON = {"Content-Type": "application/json"}

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base
-from tests.receiver import running_receiver
+from tests.support.receiver import running_receiver
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless on this machine: no sandbox as root, and no background traffic (the network is closed).
@@ -22,7 +22,7 @@ CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-REPORTS = Path(__file__).resolve().parents[1] / "reports"
+REPORTS = Path(__file__).resolve().parents[2] / "reports"
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """The compiled dispatcher answers plain requests itself and leaves everything else to Connexion.
 
 Equality of the two paths over thousands of generated requests is checked in
-`tests/test_contract_in_process.py` (through `tests/twin.py`); here: which requests each path takes, and
-the shared request gate.
+`tests/contracts/test_contract_in_process.py` (through `tests/support/twin.py`); here: which requests each path
+takes, and the shared request gate.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 from mocks import context_of
 from mocks.webhooks.emit import BREAKER_THRESHOLD, WebhookEmitter
 from tests.conftest import IMPILO_KEY, base, free_port
-from tests.receiver import Receiver
-from tests.test_impilo import PATIENT_MINIMAL, wait_until
+from tests.support.receiver import Receiver
+from tests.vendors.test_impilo import PATIENT_MINIMAL, wait_until
 
 B = base("impilo")
 

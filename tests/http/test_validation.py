@@ -21,7 +21,7 @@ from mocks.apis import APIS, BY_NAME
 from mocks.http.errors import MAX_VIOLATIONS
 from mocks.http.jsonbody import MAX_DEPTH
 from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
-from tests.twin import Twin
+from tests.support.twin import Twin
 
 PATHS = [pytest.param(True, id="dispatcher"), pytest.param(False, id="connexion")]
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -172,7 +172,7 @@ HOSTILE_BODIES = {
 
 @dataclass
 class Twins:
-    """A client on both request paths at once (tests/twin.py): each request is answered by the compiled
+    """A client on both request paths at once (tests/support/twin.py): each request is answered by the compiled
     dispatcher and by Connexion's chain, and every pair of answers must be equal."""
 
     client: TestClient

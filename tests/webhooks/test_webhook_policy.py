@@ -20,9 +20,9 @@ from mocks import context_of
 from mocks.config import from_env
 from mocks.webhooks import policy as webhook_policy
 from tests.conftest import IMPILO_KEY, LiveServer, base, free_port
-from tests.receiver import Receiver
-from tests.test_impilo import PATIENT_MINIMAL, wait_until
-from tests.test_webhook_delivery import attempts, dispatcher, logs
+from tests.support.receiver import Receiver
+from tests.vendors.test_impilo import PATIENT_MINIMAL, wait_until
+from tests.webhooks.test_webhook_delivery import attempts, dispatcher, logs
 
 B = base("impilo")
 PUBLIC = "93.184.216.34"  # a public address: nothing in these tests connects to it

@@ -16,7 +16,7 @@ from mocks.config import Conditions, from_env
 from mocks.serve.server import FACTORY, uvicorn_options
 from tests.conftest import IMPILO_KEY, base, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start(args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ import pytest
 
 from mocks.app import create_app
 from tests.conftest import IMPILO_KEY, base
-from tests.test_impilo import ORDER_LINES
+from tests.vendors.test_impilo import ORDER_LINES
 
 IMPILO = base("impilo")
 

@@ -2,7 +2,7 @@
 
 Each builder returns a fresh ASGI app: `create_app(seed=0, validate_responses=False)` with one handler method
 of one API replaced (`with_handler`, `with_result`) or wrapped in a small ASGI middleware that alters one
-request or response. tests/test_contract_checks.py runs the contract suite on each and asserts the right
+request or response. tests/contracts/test_contract_checks.py runs the contract suite on each and asserts the right
 check reports it.
 """
 
