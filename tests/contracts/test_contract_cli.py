@@ -11,11 +11,13 @@ import pytest
 
 from contracts.__main__ import main
 from contracts.runner import load_config, run
-from tests.conftest import LiveServer, base
+from tests.support.helpers import base, state
+from tests.support.live import LiveServer
 
 
-def state(server: LiveServer) -> dict[str, Any]:
-    return httpx.get(f"{server.url}/__mock/state", timeout=30).json()
+def state_of(server: LiveServer) -> dict[str, Any]:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        return state(http)
 
 
 def key(record: dict[str, Any]) -> str:
@@ -34,9 +36,9 @@ def pre_existing_records_changed(before: dict[str, Any], after: dict[str, Any], 
 @pytest.mark.parametrize("api", ["impilo", "heidi", "legit_health"])
 def test_contract_run_by_url_passes_and_changes_nothing_it_did_not_create(api: str, tmp_path: Path) -> None:
     with LiveServer(seed=0) as server:
-        before = state(server)
+        before = state_of(server)
         code = main(["--api", api, "--url", f"{server.url}{base(api)}", "--reports", str(tmp_path)])
-        after = state(server)
+        after = state_of(server)
     assert code == 0, (tmp_path / "contract.md").read_text()
     assert pre_existing_records_changed(before, after, api) == []
     assert 'failures="0"' in (tmp_path / "contract-junit.xml").read_text()
@@ -46,9 +48,9 @@ def test_contract_run_by_url_passes_and_changes_nothing_it_did_not_create(api: s
 def test_contract_read_only_run_changes_nothing_at_all(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("READ_ONLY", "1")
     with LiveServer(seed=0) as server:
-        before = state(server)
+        before = state_of(server)
         code = main(["--api", "impilo", "--url", f"{server.url}{base('impilo')}", "--reports", str(tmp_path)])
-        after = state(server)
+        after = state_of(server)
     assert code == 0
     assert after["impilo"] == before["impilo"]
     tested = (tmp_path / "contract-junit.xml").read_text()

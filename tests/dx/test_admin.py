@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from mocks.app import context_of
 from mocks.dx import safejson
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
+from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, heidi_token, state
 
 ODD = "\ud800x"  # a lone UTF-16 surrogate: JSON text may carry it as an escape, UTF-8 cannot encode it
 ADMIN_READS = ["/__mock/state", "/__mock/requests", "/__mock/outbox", "/__mock/summary", "/__mock/webhooks/attempts"]
@@ -57,11 +57,11 @@ def store_odd_records(client: TestClient) -> None:
 def test_api_refuses_a_lone_surrogate_in_its_vendors_shape_and_stores_nothing(client: TestClient, api: str) -> None:
     path, body, credentials = CREATES[api]
     headers = {**credentials(client), "Content-Type": "application/json"}
-    before = client.get("/__mock/state").json()[api]
+    before = state(client, api)
     refused = client.post(path, content=json.dumps(body), headers=headers)  # ODD as the escape "\ud800x"
     assert refused.status_code in (400, 422), refused.text
     assert "surrogate" in refused.text
-    assert client.get("/__mock/state").json()[api] == before
+    assert state(client, api) == before
 
 
 @pytest.mark.parametrize("api", list(CREATES))

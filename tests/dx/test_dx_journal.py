@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from mocks.app import context_of
 from mocks.dx.journal import ACCESS_LOGGER
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
+from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 
 
 def journal(client: TestClient, **filters: Any) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base
+from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base
+from tests.support.live import LiveServer
 from tests.support.receiver import running_receiver
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -17,7 +17,7 @@ from mocks.config import Conditions, MockConfig
 from mocks.dx.forced import Operation, build, operations_of
 from mocks.dx.scenario import Simulator
 from mocks.state.fakedata import SchemaFaker
-from tests.conftest import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token
+from tests.support.helpers import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token, state
 
 OPERATIONS = operations_of({api: specs.load(api) for api in specs.APIS})
 
@@ -162,12 +162,12 @@ def test_scenario_values_are_400_in_the_vendors_shape_when_malformed(
     ],
 )
 def test_forced_response_changes_no_state_when_a_create_is_forced(client: TestClient, headers: dict[str, str]) -> None:
-    before = client.get("/__mock/state").json()
+    before = state(client)
     response = client.post(
         f"{base('impilo')}/patient", json={"firstName": "Ann", "lastName": "Forced"}, headers={**IMPILO_KEY, **headers}
     )
     assert response.status_code in (201, 409)
-    assert client.get("/__mock/state").json() == before
+    assert state(client) == before
 
 
 @pytest.mark.parametrize(
@@ -233,13 +233,13 @@ def test_error_rate_injects_only_the_documented_429_and_503_in_the_vendor_shape(
     make_client: Callable[..., TestClient],
 ) -> None:
     client = make_client(conditions={api: Conditions(error_rate=1.0) for api in specs.APIS})
-    before = client.get("/__mock/state").json()
+    before = state(client)
     answers = [client.post(f"{base('impilo')}/patient", json={"firstName": "A", "lastName": "B"}, headers=IMPILO_KEY)
                for _ in range(30)]  # fmt: skip
     assert {r.status_code for r in answers} == {429, 503}
     assert all(r.json()["status"] == r.status_code and r.json()["message"] for r in answers)
     assert all(int(r.headers["retry-after"]) >= 0 for r in answers if r.status_code == 429)
-    assert client.get("/__mock/state").json() == before  # an injected error changes nothing
+    assert state(client) == before  # an injected error changes nothing
 
 
 def test_simulator_injects_only_the_documented_statuses_when_error_rate_is_set() -> None:

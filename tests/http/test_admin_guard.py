@@ -14,16 +14,12 @@ from starlette.testclient import TestClient
 
 from mocks.config import Credentials, MockConfig, from_env
 from mocks.http.guard import exposure_warning
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, free_port, wait_for_health
+from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, free_port, state, wait_for_health
 
 B = base("impilo")
 FOREIGN = {"Host": "attacker.example"}
 EVIL = "http://evil.example"
 PATIENT = {"firstName": "Ada", "lastName": "Lovelace"}
-
-
-def impilo_state(client: TestClient) -> dict[str, Any]:
-    return client.get("/__mock/state").json()["impilo"]
 
 
 # --- Host -------------------------------------------------------------------------------------------------
@@ -37,13 +33,13 @@ def test_host_guard_refuses_mock_routes_with_400_when_host_is_foreign(client: Te
 
 
 def test_host_guard_refuses_a_vendor_post_without_storing_or_echoing_when_host_is_foreign(client: TestClient) -> None:
-    before = impilo_state(client)["patients"]
+    before = state(client, "impilo")["patients"]
     response = client.post(f"{B}/patient", json=PATIENT, headers={**IMPILO_KEY, **FOREIGN})
     assert response.status_code == 400
     body = response.json()
     assert body["status"] == 400 and body["path"] == f"{B}/patient" and "attacker.example" in body["message"]
     assert "location" not in response.headers
-    assert impilo_state(client)["patients"] == before
+    assert state(client, "impilo")["patients"] == before
 
 
 def test_host_guard_refuses_a_trailing_slash_redirect_when_host_is_foreign(client: TestClient) -> None:

@@ -16,7 +16,7 @@ from mocks import context_of, create_app
 from mocks.http.compiled import JSONIFIER, dumps_bytes
 from mocks.http.fast_path import FrontDoor
 from mocks.http.validation import accepts, request_validator
-from tests.conftest import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token
+from tests.support.helpers import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 
 PATIENT = {"firstName": "Emily", "lastName": "Clark"}
 

@@ -20,7 +20,7 @@ from mocks import context_of, create_app
 from mocks.apis import APIS, BY_NAME
 from mocks.http.errors import MAX_VIOLATIONS
 from mocks.http.jsonbody import MAX_DEPTH
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
+from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 from tests.support.twin import Twin
 
 PATHS = [pytest.param(True, id="dispatcher"), pytest.param(False, id="connexion")]

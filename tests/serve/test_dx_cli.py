@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,7 +14,7 @@ import pytest
 
 from mocks.config import Conditions, from_env
 from mocks.serve.server import FACTORY, uvicorn_options
-from tests.conftest import IMPILO_KEY, base, free_port
+from tests.support.helpers import IMPILO_KEY, base, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,18 +104,6 @@ def test_uvicorn_options_serve_the_env_factory_and_watch_code_and_specs_when_rel
     assert "factory" not in uvicorn_options("127.0.0.1", 8000, "warning", reload=False)
 
 
-def wait_until(check: object, timeout: float = 40.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
-
 def test_reload_serves_the_edited_spec_and_access_log_prints_requests_when_both_are_on(project_copy: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -124,12 +112,16 @@ def test_reload_serves_the_edited_spec_and_access_log_prints_requests_when_both_
         cwd=project_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     spec_url = f"{url}{base('impilo')}/openapi.json"
+
+    def title_is(title: str) -> Callable[[], bool]:
+        return lambda: bool(httpx.get(spec_url).json()["info"]["title"] == title)
+
     try:
-        wait_until(lambda: httpx.get(spec_url).json()["info"]["title"] == "Impilo API")
+        assert wait_until(title_is("Impilo API"), timeout=40, ignoring=(httpx.TransportError,))
         assert httpx.get(f"{url}{base('impilo')}/patient/1234", headers=IMPILO_KEY).status_code == 200
         spec = project_copy / "specs" / "impilo.yaml"
         spec.write_text(spec.read_text().replace("title: Impilo API", "title: Impilo API (edited)", 1))
-        wait_until(lambda: httpx.get(spec_url).json()["info"]["title"] == "Impilo API (edited)")
+        assert wait_until(title_is("Impilo API (edited)"), timeout=40, ignoring=(httpx.TransportError,))
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=20)

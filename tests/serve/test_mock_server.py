@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -13,7 +12,18 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks.apis import APIS
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, read_back, wait_for_health
+from tests.support.helpers import (
+    IMPILO_KEY,
+    LEGIT_AUTH,
+    base,
+    free_port,
+    in_threads,
+    on_each_store,
+    read_back,
+    state,
+    wait_for_health,
+)
+from tests.support.live import LiveServer
 
 
 def test_apis_json_lists_the_three_apis_with_their_urls(client: TestClient) -> None:
@@ -69,16 +79,17 @@ def test_cors_is_not_granted_to_other_origins_by_default(client: TestClient) -> 
     assert "access-control-allow-origin" not in response.headers
 
 
+@on_each_store
 def test_reset_returns_to_the_seed_state(client: TestClient) -> None:
-    seeded = client.get("/__mock/state").json()
+    seeded = state(client)
     client.post(f"{base('impilo')}/patient", json={"firstName": "A", "lastName": "B"}, headers=IMPILO_KEY)
-    assert client.get("/__mock/state").json() != seeded
+    assert state(client) != seeded
     assert client.post("/__mock/reset").json()["reset"] is True
-    assert client.get("/__mock/state").json() == seeded
+    assert state(client) == seeded
 
 
 def test_state_export_holds_every_api(client: TestClient) -> None:
-    exported = client.get("/__mock/state").json()
+    exported = state(client)
     assert set(exported) == {"impilo", "heidi", "legit_health"}
     assert len(exported["impilo"]["patients"]) >= 50
 
@@ -97,22 +108,21 @@ def test_unsupported_method_is_405_with_an_exact_allow_header(client: TestClient
 
 
 def test_concurrent_creates_get_unique_ids_and_exact_totals() -> None:
-    url = f"{base('impilo')}/patient"
     with LiveServer(seed=0) as server, httpx.Client(base_url=server.url) as http:
+        url = f"{server.url}{base('impilo')}/patient"
         before = http.get(url, headers=IMPILO_KEY).json()["total"]
 
-        def create(n: int) -> int:
-            response = http.post(url, json={"firstName": f"C{n}", "lastName": "Load"}, headers=IMPILO_KEY)
-            assert response.status_code == 201
+        def create(worker: httpx.Client, n: int) -> int:
+            response = worker.post(url, json={"firstName": f"C{n}", "lastName": "Load"}, headers=IMPILO_KEY)
+            assert response.status_code == 201, response.text
             return int(response.json()["id"])
 
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            ids = list(pool.map(create, range(1000)))
+        ids = in_threads(create, range(1000))
         after = http.get(url, params={"name": "Load", "size": 250}, headers=IMPILO_KEY).json()
         assert len(set(ids)) == 1000
         assert http.get(url, headers=IMPILO_KEY).json()["total"] == before + 1000
         assert after["total"] == 1000
-        assert read_back(http, url, ids) == [f"C{n}" for n in range(1000)]
+        assert read_back(url, ids) == [f"C{n}" for n in range(1000)]
 
 
 def test_python_m_mocks_exits_2_with_a_one_line_cause_when_the_port_is_taken() -> None:

@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive
 from mocks import create_app
 from mocks.config import from_env
 from mocks.serve.server import connection_limit, served, uvicorn_options
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, wait_for_health
+from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, free_port, heidi_token, wait_for_health
+from tests.support.live import LiveServer
 
 BODY_TIMEOUT = 0.5  # seconds, for the servers whose stalled bodies are meant to time out
 GUARD_SECONDS = 30.0  # a socket read that waits longer has hung: the test fails instead of hanging

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import random
 import signal
@@ -10,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +21,18 @@ from mocks.apis import APIS
 from mocks.app import context_of, create_app
 from mocks.state.sqlite import SQLiteStore
 from mocks.state.store import StateError
-from tests.conftest import IMPILO_KEY, LEGIT_AUTH, LiveServer, base, free_port, heidi_token, read_back, wait_for_health
-from tests.serve import test_mock_server
-from tests.vendors import test_heidi, test_impilo, test_legit_health
+from tests.support.helpers import (
+    IMPILO_KEY,
+    LEGIT_AUTH,
+    base,
+    free_port,
+    heidi_token,
+    in_threads,
+    read_back,
+    state,
+    wait_for_health,
+)
+from tests.support.live import LiveServer
 
 MakeClient = Callable[..., TestClient]
 IMPILO, HEIDI, LEGIT = base("impilo"), base("heidi"), base("legit_health")
@@ -36,19 +43,11 @@ def state_file(tmp_path: Path) -> str:
     return str(tmp_path / "state.sqlite3")
 
 
-def state(client: TestClient | httpx.Client) -> dict[str, Any]:
-    return client.get("/__mock/state").json()  # type: ignore[no-any-return]
-
-
-def heidi_auth(client: TestClient | httpx.Client) -> dict[str, str]:
-    return heidi_token(client)
-
-
 def writes(client: TestClient | httpx.Client, tag: str) -> dict[str, Any]:
     """One acknowledged write per API (a create each, an order status change); returns what to look for."""
     patient = client.post(f"{IMPILO}/patient", json={"firstName": tag, "lastName": "Kept"}, headers=IMPILO_KEY)
     moved = client.post("/__mock/impilo/orders/1/status", json={"status": "cancelled"})
-    profile = client.post(f"{HEIDI}/patient-profiles", json={"first_name": tag}, headers=heidi_auth(client))
+    profile = client.post(f"{HEIDI}/patient-profiles", json={"first_name": tag}, headers=heidi_token(client))
     legit = client.post(
         f"{LEGIT}/patients", json={"externalId": f"ext-{tag}", "email": f"{tag}@example.com"}, headers=LEGIT_AUTH
     )
@@ -61,7 +60,7 @@ def assert_kept(client: TestClient | httpx.Client, tag: str, ids: dict[str, Any]
     assert patient.status_code == 200 and patient.json()["firstName"] == tag
     order = client.get(f"{IMPILO}/order/1", headers=IMPILO_KEY).json()
     assert order["currentStatus"] == "cancelled" and order["orderEvents"][-1]["name"] == "cancelled"
-    profile = client.get(f"{HEIDI}/patient-profiles/{ids['heidi']}", headers=heidi_auth(client))
+    profile = client.get(f"{HEIDI}/patient-profiles/{ids['heidi']}", headers=heidi_token(client))
     assert profile.status_code == 200 and profile.json()["data"]["first_name"] == tag
     legit = client.get(f"{LEGIT}/patients/{ids['legit']}", headers=LEGIT_AUTH)
     assert legit.status_code == 200 and legit.json()["externalId"] == f"ext-{tag}"
@@ -69,41 +68,7 @@ def assert_kept(client: TestClient | httpx.Client, tag: str, ids: dict[str, Any]
     assert f"{tag}@example.com" in {m["to"] for m in sent}
 
 
-# --- the existing behaviour, with the state in a file ---
-
-FLOWS = [
-    pytest.param(test_impilo.test_impilo_patient_created_is_readable_listed_and_findable_by_external_identifier,
-                 id="impilo-patient-create-read-list-find"),
-    pytest.param(test_impilo.test_impilo_put_replaces_and_patch_changes_only_given_fields, id="impilo-put-patch"),
-    pytest.param(test_impilo.test_impilo_list_paginates_with_exact_totals_and_first_last_flags, id="impilo-paging"),
-    pytest.param(test_impilo.test_impilo_created_order_is_fully_expanded_and_listed, id="impilo-order"),
-    pytest.param(test_impilo.test_impilo_webhook_subscription_lifecycle, id="impilo-webhook-crud"),
-    pytest.param(test_heidi.test_create_patient_profile_is_retrievable_and_listed_when_created,
-                 id="heidi-profile-create-read-list"),
-    pytest.param(test_heidi.test_update_patient_profile_changes_only_given_fields_when_patched,
-                 id="heidi-profile-patch"),
-    pytest.param(test_heidi.test_batch_delete_removes_profiles_and_unlinks_sessions_when_ids_exist,
-                 id="heidi-profile-delete"),
-    pytest.param(test_heidi.test_update_session_changes_only_given_fields_when_patched, id="heidi-session-patch"),
-    pytest.param(test_legit_health.test_create_patient_is_readable_with_active_episodes_when_created_with_conditions,
-                 id="legit-patient-create-read"),
-    pytest.param(test_legit_health.test_create_patient_conflicts_and_changes_nothing_when_external_id_exists,
-                 id="legit-patient-conflict"),
-    pytest.param(test_legit_health.test_patch_patient_pause_finishes_active_episode_when_action_is_pause,
-                 id="legit-patient-patch"),
-    pytest.param(test_legit_health.test_get_encounters_orders_by_planned_for_when_created_out_of_order,
-                 id="legit-encounters-list"),
-    pytest.param(test_mock_server.test_reset_returns_to_the_seed_state, id="reset"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("flow", FLOWS)
-def test_state_file_app_behaves_like_the_in_memory_one_when_a_flow_runs(
-    make_client: MakeClient, state_file: str, flow: Callable[..., None]
-) -> None:
-    client = make_client(state_file=state_file)
-    fixtures = {"client": lambda: client, "heidi_auth": lambda: heidi_auth(client)}
-    flow(**{name: fixtures[name]() for name in inspect.signature(flow).parameters})
+# --- the existing behaviour with the state in a file (the tests marked `on_each_store` run on both stores) ---
 
 
 def test_state_file_seed_state_equals_the_in_memory_one_ids_included(make_client: MakeClient, state_file: str) -> None:
@@ -214,32 +179,32 @@ def test_ids_stay_unique_and_totals_exact_when_two_servers_on_one_file_take_1000
         httpx.Client(base_url=one.url, timeout=60) as first,
         httpx.Client(base_url=two.url, timeout=60) as second,
     ):
-        clients, auth = (first, second), heidi_auth(first)
+        servers, auth = ((one, first), (two, second)), heidi_token(first)
         before = {"impilo": total_impilo(first), "heidi": len(profiles(second, auth))}
 
-        def create(n: int) -> tuple[str, Any]:
-            http = clients[n % 2]
+        def create(http: httpx.Client, n: int) -> tuple[str, Any]:
+            url = (one, two)[n % 2].url
             if n % 3 == 0:
-                r = http.post(f"{IMPILO}/patient", json={"firstName": f"C{n}", "lastName": "Load"}, headers=IMPILO_KEY)
+                body = {"firstName": f"C{n}", "lastName": "Load"}
+                r = http.post(f"{url}{IMPILO}/patient", json=body, headers=IMPILO_KEY)
                 return "impilo", r.json()["id"] if r.status_code == 201 else r.text
             if n % 3 == 1:
-                r = http.post(f"{HEIDI}/patient-profiles", json={"first_name": f"C{n}"}, headers=auth)
+                r = http.post(f"{url}{HEIDI}/patient-profiles", json={"first_name": f"C{n}"}, headers=auth)
                 return "heidi", r.json()["data"]["id"] if r.status_code == 200 else r.text
-            r = http.post(f"{LEGIT}/patients", json={"externalId": f"load-{n}"}, headers=LEGIT_AUTH)
+            r = http.post(f"{url}{LEGIT}/patients", json={"externalId": f"load-{n}"}, headers=LEGIT_AUTH)
             return "legit", r.json()["id"] if r.status_code == 201 else r.text
 
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            created = list(pool.map(create, range(1000)))
+        created = in_threads(create, range(1000))
         by_api = {api: [key for kind, key in created if kind == api] for api in ("impilo", "heidi", "legit")}
         assert {api: len(set(keys)) for api, keys in by_api.items()} == {"impilo": 334, "heidi": 333, "legit": 333}
-        for http in clients:  # each server sees every write, whichever server took it
+        for server, http in servers:  # each server sees every write, whichever server took it
             assert total_impilo(http) == before["impilo"] + 334
             listed = {p["id"] for p in profiles(http, auth)}
             assert len(listed) == before["heidi"] + 333 and listed >= set(by_api["heidi"])
             assert sorted(legit_ids(http, [f"load-{n}" for n in range(2, 1000, 3)])) == sorted(by_api["legit"])
             impilo_ids = [int(key) for key in by_api["impilo"]]
             expected = [f"C{n}" for n in range(0, 1000, 3)]
-            assert read_back(http, f"{IMPILO}/patient", impilo_ids) == expected
+            assert read_back(f"{server.url}{IMPILO}/patient", impilo_ids) == expected
 
 
 def legit_ids(http: httpx.Client, external_ids: list[str]) -> list[str]:
@@ -307,19 +272,17 @@ def test_workers_share_one_state_file_with_unique_ids_and_exact_totals(
     with httpx.Client(base_url=url, timeout=60) as http:
         before = total_impilo(http)
 
-        def create(n: int) -> int:
-            response = http.post(
-                f"{IMPILO}/patient", json={"firstName": f"W{n}", "lastName": "Workers"}, headers=IMPILO_KEY
-            )
+        def create(worker: httpx.Client, n: int) -> int:
+            body = {"firstName": f"W{n}", "lastName": "Workers"}
+            response = worker.post(f"{url}{IMPILO}/patient", json=body, headers=IMPILO_KEY)
             assert response.status_code == 201, response.text
             return int(response.json()["id"])
 
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            ids = list(pool.map(create, range(1000)))
+        ids = in_threads(create, range(1000))
         assert len(set(ids)) == 1000
         totals = {total_impilo(http) for _ in range(6)}  # answered by whichever worker: all agree
         assert totals == {before + 1000}
-        assert read_back(http, f"{IMPILO}/patient", ids) == [f"W{n}" for n in range(1000)]
+        assert read_back(f"{url}{IMPILO}/patient", ids) == [f"W{n}" for n in range(1000)]
 
 
 def python_m_mocks(**env: str) -> subprocess.CompletedProcess[str]:

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from mocks.app import create_app
-from tests.conftest import IMPILO_KEY, base
-from tests.vendors.test_impilo import ORDER_LINES
+from tests.support.examples import ORDER_LINES
+from tests.support.helpers import IMPILO_KEY, base, on_each_store
 
 IMPILO = base("impilo")
 
@@ -61,8 +59,7 @@ async def status_change_whose_body_arrives_after_a_reset(**app_options: Any) -> 
         }
 
 
-@pytest.mark.parametrize("store", [pytest.param("memory", id="in-memory"), pytest.param("file", id="state-file")])
-def test_order_status_route_brings_no_order_back_when_a_reset_comes_before_its_body(store: str, tmp_path: Path) -> None:
-    options = {"state_file": str(tmp_path / "state.sqlite3")} if store == "file" else {}
-    outcome = asyncio.run(status_change_whose_body_arrives_after_a_reset(**options))
+@on_each_store
+def test_order_status_route_brings_no_order_back_when_a_reset_comes_before_its_body(store: dict[str, Any]) -> None:
+    outcome = asyncio.run(status_change_whose_body_arrives_after_a_reset(**store))
     assert outcome == {"created": 201, "reset": 200, "moved": 404, "orders_equal_the_seeds": True}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks.config import Credentials
-from tests.conftest import HEIDI_KEY, base, heidi_token
+from tests.support.examples import example, example_json
+from tests.support.helpers import HEIDI_KEY, base, heidi_token, on_each_store, state
 
 BASE = base("heidi")
 PROFILES = f"{BASE}/patient-profiles"
@@ -24,14 +24,10 @@ UNKNOWN_PROFILE = "ffffffffffffffffffffffff"
 UNKNOWN_SESSION = "99999999999999999999"
 SECRET = Credentials().heidi_jwt_secret
 NAIVE_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
-PROFILE_NOT_FOUND = {"detail": {"msg": "Patient profile not found", "type": "PatientProfileNotFoundError"}}
+PROFILE_NOT_FOUND = example_json("heidi", "get-patient-profile-not-found.response.json")
 SESSION_NOT_FOUND = {"detail": {"msg": "Session not found", "type": "SessionNotFoundError"}}
 
 MakeClient = Callable[..., TestClient]
-
-
-def heidi_state(client: TestClient) -> dict[str, Any]:
-    return client.get("/__mock/state").json()["heidi"]
 
 
 def profile_ids(client: TestClient, auth: dict[str, str], **filters: str) -> list[str]:
@@ -126,6 +122,7 @@ def test_auth_rejects_token_when_it_expired_under_a_short_ttl(make_client: MakeC
 # Patient profiles
 
 
+@on_each_store
 def test_create_patient_profile_is_retrievable_and_listed_when_created(
     client: TestClient, heidi_auth: dict[str, str]
 ) -> None:
@@ -154,6 +151,7 @@ def test_create_patient_profile_accepts_empty_body_when_all_fields_are_optional(
     assert response.json()["data"]["first_name"] is None
 
 
+@on_each_store
 def test_update_patient_profile_changes_only_given_fields_when_patched(
     client: TestClient, heidi_auth: dict[str, str]
 ) -> None:
@@ -193,19 +191,20 @@ def test_update_patient_profile_ignores_unknown_fields_when_sent(
 def test_profile_operations_answer_404_when_profile_does_not_exist(
     client: TestClient, heidi_auth: dict[str, str], method: str, path: str, body: dict[str, Any] | None
 ) -> None:
-    before = heidi_state(client)
+    before = state(client, "heidi")
 
     response = client.request(method, path, json=body, headers=heidi_auth)
 
     assert response.status_code == 404
     assert response.json() == PROFILE_NOT_FOUND
-    assert heidi_state(client) == before
+    assert state(client, "heidi") == before
 
 
+@on_each_store
 def test_batch_delete_removes_profiles_and_unlinks_sessions_when_ids_exist(
     client: TestClient, heidi_auth: dict[str, str]
 ) -> None:
-    linked = [s["session_id"] for s in heidi_state(client)["sessions"] if s["patient_profile_id"] == JOHN]
+    linked = [s["session_id"] for s in state(client, "heidi")["sessions"] if s["patient_profile_id"] == JOHN]
     assert linked
 
     response = client.request(
@@ -217,7 +216,7 @@ def test_batch_delete_removes_profiles_and_unlinks_sessions_when_ids_exist(
     for profile_id in (JOHN, JANE):
         assert client.get(f"{PROFILES}/{profile_id}", headers=heidi_auth).json() == PROFILE_NOT_FOUND
     assert not {JOHN, JANE} & set(profile_ids(client, heidi_auth))
-    sessions = {s["session_id"]: s for s in heidi_state(client)["sessions"]}
+    sessions = {s["session_id"]: s for s in state(client, "heidi")["sessions"]}
     assert all(sessions[session_id]["patient_profile_id"] is None for session_id in linked)
     assert client.get(f"{SESSIONS}/{linked[0]}", headers=heidi_auth).status_code == 200
 
@@ -285,7 +284,7 @@ def test_link_sessions_increases_session_count_when_sessions_exist(
 def test_link_sessions_moves_session_when_it_was_linked_to_another_profile(
     client: TestClient, heidi_auth: dict[str, str]
 ) -> None:
-    john_sessions = [s["session_id"] for s in heidi_state(client)["sessions"] if s["patient_profile_id"] == JOHN]
+    john_sessions = [s["session_id"] for s in state(client, "heidi")["sessions"] if s["patient_profile_id"] == JOHN]
 
     client.post(f"{PROFILES}/{JANE}/sessions", json={"session_ids": john_sessions[:1]}, headers=heidi_auth)
 
@@ -296,7 +295,7 @@ def test_link_sessions_moves_session_when_it_was_linked_to_another_profile(
 def test_link_sessions_links_nothing_when_one_session_is_missing(
     client: TestClient, heidi_auth: dict[str, str]
 ) -> None:
-    before = heidi_state(client)
+    before = state(client, "heidi")
 
     response = client.post(
         f"{PROFILES}/{JANE}/sessions", json={"session_ids": ["1234567890", UNKNOWN_SESSION]}, headers=heidi_auth
@@ -304,7 +303,7 @@ def test_link_sessions_links_nothing_when_one_session_is_missing(
 
     assert response.status_code == 404
     assert response.json() == SESSION_NOT_FOUND
-    assert heidi_state(client) == before
+    assert state(client, "heidi") == before
     assert session_count(client, heidi_auth, JANE) == 0
 
 
@@ -341,6 +340,7 @@ def test_create_session_links_profile_and_appointment_when_given(
     assert session_count(client, heidi_auth, JANE) == before + 1
 
 
+@on_each_store
 def test_update_session_changes_only_given_fields_when_patched(client: TestClient, heidi_auth: dict[str, str]) -> None:
     before = client.get(f"{SESSIONS}/1234567890", headers=heidi_auth).json()["session"]
 
@@ -377,13 +377,13 @@ def test_update_session_changes_only_given_fields_when_patched(client: TestClien
 def test_session_operations_answer_404_when_session_does_not_exist(
     client: TestClient, heidi_auth: dict[str, str], method: str, path: str, body: dict[str, Any] | None
 ) -> None:
-    before = heidi_state(client)
+    before = state(client, "heidi")
 
     response = client.request(method, path, json=body, headers=heidi_auth)
 
     assert response.status_code == 404
     assert response.json() == SESSION_NOT_FOUND
-    assert heidi_state(client) == before
+    assert state(client, "heidi") == before
 
 
 # Validation
@@ -413,7 +413,7 @@ def test_session_operations_answer_404_when_session_does_not_exist(
 def test_validation_answers_422_in_heidi_shape_and_changes_nothing_when_request_is_invalid(
     client: TestClient, heidi_auth: dict[str, str], method: str, path: str, body: dict[str, Any] | None
 ) -> None:
-    before = heidi_state(client)
+    before = state(client, "heidi")
     headers = {**heidi_auth, **HEIDI_KEY}
 
     response = client.request(method, path, json=body, headers=headers)
@@ -422,7 +422,7 @@ def test_validation_answers_422_in_heidi_shape_and_changes_nothing_when_request_
     detail = response.json()["detail"]
     assert detail["type"] == "RequestValidationError"
     assert isinstance(detail["msg"], str) and detail["msg"]
-    assert heidi_state(client) == before
+    assert state(client, "heidi") == before
 
 
 # Seed data and determinism
@@ -431,14 +431,14 @@ def test_validation_answers_422_in_heidi_shape_and_changes_nothing_when_request_
 def test_seed_has_twenty_generated_profiles_and_sessions_plus_fixed_records_when_started(
     client: TestClient, heidi_auth: dict[str, str]
 ) -> None:
-    state = heidi_state(client)
+    seeded = state(client, "heidi")
 
-    assert len(state["profiles"]) == 22 and len(state["sessions"]) == 22
-    assert {JOHN, JANE} <= {p["id"] for p in state["profiles"]}
-    assert {"1234567890", "0987654321"} <= {s["session_id"] for s in state["sessions"]}
-    assert any(s["patient_profile_id"] not in (None, JOHN) for s in state["sessions"])
-    assert all(p["email"].endswith(("@example.com", "@example.org")) for p in state["profiles"])
-    generated = [p for p in state["profiles"] if p["id"] not in (JOHN, JANE)]
+    assert len(seeded["profiles"]) == 22 and len(seeded["sessions"]) == 22
+    assert {JOHN, JANE} <= {p["id"] for p in seeded["profiles"]}
+    assert {"1234567890", "0987654321"} <= {s["session_id"] for s in seeded["sessions"]}
+    assert any(s["patient_profile_id"] not in (None, JOHN) for s in seeded["sessions"])
+    assert all(p["email"].endswith(("@example.com", "@example.org")) for p in seeded["profiles"])
+    generated = [p for p in seeded["profiles"] if p["id"] not in (JOHN, JANE)]
     assert all(re.fullmatch(r"\+1-\d{3}-555-01\d{2}", p["phone"]) for p in generated)
 
 
@@ -455,166 +455,73 @@ def test_seed_gives_identical_profiles_when_two_apps_share_a_seed(make_client: M
 
 
 def test_reset_restores_seed_state_when_data_was_changed(client: TestClient, heidi_auth: dict[str, str]) -> None:
-    seeded = heidi_state(client)
+    seeded = state(client, "heidi")
     client.patch(f"{PROFILES}/{JOHN}", json={"last_name": "Smith"}, headers=heidi_auth)
     client.post(SESSIONS, headers=heidi_auth)
 
     assert client.post("/__mock/reset").status_code == 200
 
-    assert heidi_state(client) == seeded
+    assert state(client, "heidi") == seeded
 
 
-# The vendor page's request examples, verbatim, each on a fresh mock
-
-CREATE_BODY = """{
-"first_name": "John",
-"last_name": "Doe",
-"birth_date": "1990-01-15",
-"gender": "MALE",
-"ehr_patient_id": "EHR123456",
-"phone": "+1234567890",
-"email": "john.doe@example.com",
-"demographic_string": "John Doe, M, 1990-01-15",
-"additional_context": "Patient has a history of hypertension"
-}"""
-UPDATE_BODY = """{
-"first_name": "John",
-"last_name": "Smith",
-"demographic_string": "John Smith, M, 1990-01-15",
-"phone": "+1987654321",
-"email": "john.smith@example.com"
-}"""
-DELETE_BODY = """{
-"patient_profile_ids": [
-"5eb7cf5a86d9755df3a6c593",
-"5eb7cf5a86d9755df3a6c594"
-]
-}"""
-LINK_BODY = """{
-"session_ids": [
-"1234567890",
-"0987654321"
-]
-}"""
-CREATE_RESPONSE = """{
-"data": {
-"id": "5eb7cf5a86d9755df3a6c593",
-"ehr_patient_id": "EHR123456",
-"first_name": "John",
-"last_name": "Doe",
-"birth_date": "1990-01-15",
-"gender": "MALE",
-"phone": "+1234567890",
-"email": "john.doe@example.com",
-"demographic_string": "John Doe, M, 1990-01-15",
-"additional_context": "Patient has a history of hypertension"
-}
-}"""
-UPDATE_RESPONSE = """{
-"data": {
-"id": "5eb7cf5a86d9755df3a6c593",
-"source": "EHR",
-"ehr_patient_id": "EHR123456",
-"first_name": "John",
-"last_name": "Smith",
-"birth_date": "1990-01-15",
-"gender": "MALE",
-"phone": "+1987654321",
-"email": "john.smith@example.com",
-"demographic_string": "John Smith, M, 1990-01-15",
-"additional_context": "Patient has a history of hypertension"
-}
-}"""
-LINK_RESPONSE = """{
-"data": [
-{
-"session_id": "1234567890",
-"session_name": "Session 123",
-"created_at": "2024-12-11T03:57:57.921000",
-"updated_at": "2024-12-11T23:41:54.138000"
-},
-{
-"session_id": "0987654321",
-"session_name": "Session 124",
-"created_at": "2024-12-12T10:30:00.000000",
-"updated_at": "2024-12-12T11:15:00.000000"
-}
-]
-}"""
-LIST_ITEM = """{
-"id": "5eb7cf5a86d9755df3a6c593",
-"ehr_patient_id": "EHR123456",
-"managed_by": "5eb7cf5a86d9755df3a6c593",
-"first_name": "John",
-"last_name": "Doe",
-"birth_date": "1990-01-15",
-"gender": "MALE",
-"phone": "+1234567890",
-"email": "john.doe@example.com",
-"demographic_string": "",
-"remember_consent": null,
-"additional_context": "Patient has a history of hypertension",
-"session_count": 3
-}"""
-GET_RESPONSE = """{
-"data": {
-"id": "5eb7cf5a86d9755df3a6c593",
-"ehr_patient_id": "EHR123456",
-"managed_by": "5eb7cf5a86d9755df3a6c593",
-"first_name": "John",
-"last_name": "Doe",
-"birth_date": "1990-01-15",
-"gender": "MALE",
-"phone": "+1234567890",
-"email": "john.doe@example.com",
-"demographic_string": "",
-"additional_context": "Patient has a history of hypertension"
-}
-}"""
+# The vendor page's examples (tests/data/heidi/), each request sent verbatim to a fresh mock
 
 
-def _documented_data(actual: dict[str, Any], documented: str, ignore: tuple[str, ...] = ()) -> None:
-    expected = {k: v for k, v in json.loads(documented)["data"].items() if k not in ignore}
-    assert subset(actual["data"], expected) == expected
+def documented(operation: str) -> dict[str, Any]:
+    """The answer the vendor page documents for `operation`."""
+    return example_json("heidi", f"{operation}.response.json")  # type: ignore[no-any-return]
 
 
 def check_create(body: dict[str, Any]) -> None:
-    _documented_data(body, CREATE_RESPONSE, ignore=("id",))
+    expected = {k: v for k, v in documented("create-patient-profile")["data"].items() if k != "id"}
+    assert subset(body["data"], expected) == expected
     assert re.fullmatch(r"[0-9a-f]{24}", body["data"]["id"])
 
 
 def check_update(body: dict[str, Any]) -> None:
-    _documented_data(body, UPDATE_RESPONSE)
+    expected = documented("update-patient-profile")["data"]
+    assert subset(body["data"], expected) == expected
 
 
 def check_delete(body: dict[str, Any]) -> None:
-    assert body == {"is_success": True}
+    assert body == documented("batch-delete-patient-profiles")
 
 
 def check_link(body: dict[str, Any]) -> None:
-    assert body == json.loads(LINK_RESPONSE)
+    assert body == documented("link-sessions")
 
 
 def check_list(body: dict[str, Any]) -> None:
-    expected = json.loads(LIST_ITEM)
+    [expected] = documented("list-patient-profiles")["data"]
     john = next(item for item in body["data"] if item["id"] == expected["id"])
     assert subset(john, expected) == expected
 
 
 def check_get(body: dict[str, Any]) -> None:
-    _documented_data(body, GET_RESPONSE)
+    expected = documented("get-patient-profile")["data"]
+    assert subset(body["data"], expected) == expected
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "raw_body", "check"),
+    ("method", "path", "sent", "check"),
     [
-        pytest.param("POST", "/patient-profiles", CREATE_BODY, check_create, id="create-patient-profile"),
+        pytest.param("POST", "/patient-profiles", "create-patient-profile", check_create, id="create-patient-profile"),
         pytest.param(
-            "PATCH", "/patient-profiles/5eb7cf5a86d9755df3a6c593", UPDATE_BODY, check_update, id="update-profile"
+            "PATCH",
+            "/patient-profiles/5eb7cf5a86d9755df3a6c593",
+            "update-patient-profile",
+            check_update,
+            id="update-profile",
         ),
-        pytest.param("DELETE", "/patient-profiles:batch-delete", DELETE_BODY, check_delete, id="batch-delete"),
         pytest.param(
-            "POST", "/patient-profiles/5eb7cf5a86d9755df3a6c593/sessions", LINK_BODY, check_link, id="link-sessions"
+            "DELETE", "/patient-profiles:batch-delete", "batch-delete-patient-profiles", check_delete, id="batch-delete"
+        ),
+        pytest.param(
+            "POST",
+            "/patient-profiles/5eb7cf5a86d9755df3a6c593/sessions",
+            "link-sessions",
+            check_link,
+            id="link-sessions",
         ),
         pytest.param("GET", "/patient-profiles", None, check_list, id="list-patient-profiles"),
         pytest.param("GET", "/patient-profiles/5eb7cf5a86d9755df3a6c593", None, check_get, id="get-profile"),
@@ -624,11 +531,12 @@ def test_seed_page_example_answers_as_documented_when_sent_verbatim_to_a_fresh_m
     make_client: MakeClient,
     method: str,
     path: str,
-    raw_body: str | None,
+    sent: str | None,
     check: Callable[[dict[str, Any]], None],
 ) -> None:
     client = make_client()
     headers = {**heidi_token(client), "Content-Type": "application/json"}
+    raw_body = example("heidi", f"{sent}.request.json") if sent else None
 
     response = client.request(method, f"{BASE}{path}", content=raw_body, headers=headers)
 
@@ -644,7 +552,7 @@ def test_seed_page_not_found_example_answers_as_documented_when_profile_is_unkno
     response = client.get(f"{PROFILES}/{UNKNOWN_PROFILE}", headers=heidi_token(client))
 
     assert response.status_code == 404
-    assert response.json() == {"detail": {"msg": "Patient profile not found", "type": "PatientProfileNotFoundError"}}
+    assert response.json() == documented("get-patient-profile-not-found")
 
 
 def test_session_keeps_an_integer_beyond_64_bits_exactly_when_patched(

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import IMPILO_KEY, LiveServer, base
+from tests.support.examples import ORDER_LINES, PATIENT_MINIMAL, example
+from tests.support.helpers import IMPILO_KEY, base, on_each_store, state, wait_until
+from tests.support.live import LiveServer
 from tests.support.receiver import running_receiver
 
 B = base("impilo")
 JSON = {"Content-Type": "application/json"}
-PATIENT_MINIMAL = {"firstName": "Emily", "lastName": "Clark"}
-ORDER_LINES = {
-    "orderItems": [{"item": {"id": i}, "count": 10} for i in (1000, 1001, 1002, 1003)],
-    "orderKits": [{"kit": {"id": i}, "count": 10} for i in (1000, 1001, 1002, 1003)],
-}
-
-
-def state(client: TestClient) -> dict[str, Any]:
-    return client.get("/__mock/state").json()["impilo"]
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.mark.parametrize(
@@ -49,6 +31,7 @@ def test_impilo_rejects_requests_with_401_in_impilo_shape_when_key_is_missing_or
     assert body["path"] == f"{B}/patient/1234"
 
 
+@on_each_store
 def test_impilo_patient_created_is_readable_listed_and_findable_by_external_identifier(client: TestClient) -> None:
     sent = {**PATIENT_MINIMAL, "externalIdentifier": "ext-emily-1", "dateOfBirth": "1991-02-03", "sex": "female"}
     created = client.post(f"{B}/patient", json=sent, headers=IMPILO_KEY)
@@ -62,6 +45,7 @@ def test_impilo_patient_created_is_readable_listed_and_findable_by_external_iden
     assert listed["total"] == 1 and listed["content"][0]["id"] == patient["id"]
 
 
+@on_each_store
 def test_impilo_put_replaces_and_patch_changes_only_given_fields(client: TestClient) -> None:
     before = client.get(f"{B}/patient/1234", headers=IMPILO_KEY).json()
     patched = client.patch(f"{B}/patient/1234", json={"lastName": "Kowalski"}, headers=IMPILO_KEY).json()
@@ -78,6 +62,7 @@ def test_impilo_patient_is_404_in_impilo_shape_when_id_is_unknown(client: TestCl
     assert response.json()["message"] == "Patient 999999 not found"
 
 
+@on_each_store
 def test_impilo_list_paginates_with_exact_totals_and_first_last_flags(client: TestClient) -> None:
     first = client.get(f"{B}/patient", params={"size": 7}, headers=IMPILO_KEY).json()
     total, seen, page = first["total"], [], 1
@@ -132,11 +117,11 @@ def test_impilo_list_sorts_by_last_name_descending(client: TestClient) -> None:
 def test_impilo_order_is_rejected_with_the_documented_message_when_rules_are_broken(
     client: TestClient, body: dict[str, Any], message: str
 ) -> None:
-    before = state(client)["orders"]
+    before = state(client, "impilo")["orders"]
     response = client.post(f"{B}/order", json=body, headers=IMPILO_KEY)
     assert response.status_code == 400
     assert message in response.json()["message"]
-    assert state(client)["orders"] == before
+    assert state(client, "impilo")["orders"] == before
 
 
 @pytest.mark.parametrize(
@@ -153,6 +138,7 @@ def test_impilo_order_is_404_when_it_names_something_that_does_not_exist(
     assert client.post(f"{B}/order", json=body, headers=IMPILO_KEY).status_code == 404
 
 
+@on_each_store
 def test_impilo_created_order_is_fully_expanded_and_listed(client: TestClient) -> None:
     response = client.post(f"{B}/order", json={"patient": {"id": 1234}, **ORDER_LINES}, headers=IMPILO_KEY)
     assert response.status_code == 201
@@ -175,6 +161,7 @@ def test_impilo_catalogue_and_devices_have_the_guides_fixed_ids(client: TestClie
     assert client.get(f"{B}/site/1234", headers=IMPILO_KEY).json()["id"] == 1234
 
 
+@on_each_store
 def test_impilo_webhook_subscription_lifecycle(client: TestClient) -> None:
     hook = client.post(
         f"{B}/webhook", json={"type": "patient.created", "url": "http://127.0.0.1:9/a"}, headers=IMPILO_KEY
@@ -285,11 +272,11 @@ def test_impilo_webhook_to_a_host_outside_the_allow_list_is_logged_not_sent(clie
 def test_impilo_bad_input_gets_a_4xx_and_changes_nothing(
     client: TestClient, content: bytes, headers: dict[str, str], status: int
 ) -> None:
-    before = state(client)
+    before = state(client, "impilo")
     response = client.post(f"{B}/patient", content=content, headers={**IMPILO_KEY, **headers})
     assert response.status_code == status
     assert response.json()["status"] == status
-    assert state(client) == before
+    assert state(client, "impilo") == before
 
 
 def test_impilo_validation_error_lists_every_violation(client: TestClient) -> None:
@@ -321,166 +308,36 @@ def test_impilo_seed_data_is_synthetic(client: TestClient) -> None:
     assert all("-555-01" in p["phoneNumber"] for p in patients)
 
 
-# --- every request example of the Impilo guides (shared/seeds 000-002), verbatim ------------------------
+# --- every request example of the Impilo guides (shared/seeds 000-002), verbatim: tests/data/impilo/ ------
 # The guides' webhook curl omits the API key; the key is required on every call (specs/impilo.yaml), so
 # it is added here, as it is to every other example whose `<apiKey>` placeholder the user fills in.
-SEED_PATIENT_FULL = """{
-  "id" : 456,
-  "externalIdentifier" : "external-identifier-123",
-  "firstName" : "John",
-  "lastName" : "Doe",
-  "dateOfBirth" : "1987-09-13",
-  "email" : "email@example.com",
-  "phoneNumber" : "111-222-3333",
-  "address" : {
-    "lineOne" : "1234 Market Street",
-    "lineTwo" : "Suite 110",
-    "city" : "Philadelphia",
-    "state" : "PA",
-    "zipCode" : "19137",
-    "country" : "USA"
-  },
-  "sex" : "unknown"
-}"""
-SEED_PATIENT_PUT = """{
-  "externalIdentifier" : "1234abcd",
-  "firstName" : "John",
-  "lastName" : "Doe",
-  "dateOfBirth" : "1980-01-01",
-  "email" : "john.doe@example.com",
-  "phoneNumber" : "+1234567890",
-  "archived" : true,
-  "address" : {
-    "lineOne" : "string",
-    "lineTwo" : "string",
-    "lineThree" : "string",
-    "city" : "string",
-    "state" : "string",
-    "zipCode" : "string",
-    "country" : "string",
-    "note" : "string"
-  },
-  "site" : {
-    "name" : "string",
-    "active" : true,
-    "phoneNumber" : "string",
-    "address" : {
-      "lineOne" : "string",
-      "lineTwo" : "string",
-      "lineThree" : "string",
-      "city" : "string",
-      "state" : "string",
-      "zipCode" : "string",
-      "country" : "string",
-      "note" : "string"
-    }
-  },
-  "enrolled" : true,
-  "sex" : "other"
-}"""
-SEED_ORDER_LINES = """
- "orderItems": [
- {
- "item": {
- "id": 1000
- },
- "count": 10
- },
- {
- "item": {
- "id": 1001
- },
- "count": 10
- },
- {
- "item": {
- "id": 1002
- },
- "count": 10
- },
- {
- "item": {
- "id": 1003
- },
- "count": 10
- }
- ],
- "orderKits": [
- {
- "kit": {
- "id": 1000
- },
- "count": 10
- },
- {
- "kit": {
- "id": 1001
- },
- "count": 10
- },
- {
- "kit": {
- "id": 1002
- },
- "count": 10
- },
- {
- "kit": {
- "id": 1003
- },
- "count": 10
- }
- ]
-}"""
-SEED_ORDER_IDS = """{
- "externalOrderIds": [
- "xyz_123_0",
- "xyz_123_1",
- "xyz_123_2",
- "xyz_123_3"
- ],"""
-SEED_PATIENT_ORDER = (
-    SEED_ORDER_IDS
-    + """
- "patient": {
- "id": 1234,
- "sex": "unknown"
- },"""
-    + SEED_ORDER_LINES
-)
-SEED_SITE_ORDER = (
-    SEED_ORDER_IDS
-    + """
- "site": {
- "id": 1234
- },"""
-    + SEED_ORDER_LINES
-)
-SEED_WEBHOOK = '{"type":"patient.updated","url":"https://example.com/webhook"}'
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body", "status", "expect"),
+    ("method", "path", "sent", "status", "expect"),
     [
-        pytest.param("POST", "/patient", '{\n"firstName": "Emily",\n"lastName": "Clark"\n}', 201,
+        pytest.param("POST", "/patient", "create-patient-minimal.json", 201,
                      {"firstName": "Emily", "lastName": "Clark"}, id="create-patient-minimal"),
-        pytest.param("POST", "/patient", SEED_PATIENT_FULL, 201,
+        pytest.param("POST", "/patient", "create-patient-full.json", 201,
                      {"externalIdentifier": "external-identifier-123", "dateOfBirth": "1987-09-13", "sex": "unknown"},
                      id="create-patient-full"),
-        pytest.param("PUT", "/patient/0", SEED_PATIENT_PUT, 200,
+        pytest.param("PUT", "/patient/0", "update-patient.json", 200,
                      {"id": 0, "externalIdentifier": "1234abcd", "archived": True, "sex": "other"},
                      id="update-patient"),
-        pytest.param("POST", "/webhook", SEED_WEBHOOK, 200, {"type": "patient.updated"}, id="register-webhook"),
-        pytest.param("POST", "/order", SEED_PATIENT_ORDER, 201, {"externalOrderIds": ["xyz_123_0", "xyz_123_1",
-                     "xyz_123_2", "xyz_123_3"], "currentStatus": "pending"}, id="create-patient-order"),
-        pytest.param("POST", "/order", SEED_SITE_ORDER, 201, {"currentStatus": "pending"}, id="create-site-order"),
+        pytest.param("POST", "/webhook", "register-webhook.json", 200, {"type": "patient.updated"},
+                     id="register-webhook"),
+        pytest.param("POST", "/order", "create-patient-order.json", 201, {"externalOrderIds": ["xyz_123_0",
+                     "xyz_123_1", "xyz_123_2", "xyz_123_3"], "currentStatus": "pending"}, id="create-patient-order"),
+        pytest.param("POST", "/order", "create-site-order.json", 201, {"currentStatus": "pending"},
+                     id="create-site-order"),
         pytest.param("GET", "/order", None, 200, {"page": 1, "first": True}, id="list-orders"),
         pytest.param("GET", "/order/1", None, 200, {"id": 1}, id="fetch-order"),
     ],
 )  # fmt: skip
 def test_impilo_seed_example_works_verbatim_on_a_fresh_server(
-    make_client: Any, method: str, path: str, body: str | None, status: int, expect: dict[str, Any]
+    make_client: Any, method: str, path: str, sent: str | None, status: int, expect: dict[str, Any]
 ) -> None:
+    body = example("impilo", sent) if sent else None
     headers = {**IMPILO_KEY, "Accept": "application/json", **({"Content-Type": "application/json"} if body else {})}
     response = make_client().request(method, f"{B}{path}", content=body, headers=headers)
     assert response.status_code == status, response.text
@@ -493,8 +350,8 @@ def test_impilo_seed_example_works_verbatim_on_a_fresh_server(
 
 def test_impilo_rejected_patient_write_leaves_no_new_site_behind(client: TestClient) -> None:
     existing = client.get(f"{B}/patient/1234", headers=IMPILO_KEY).json()["externalIdentifier"]
-    sites_before = state(client)["sites"]
+    sites_before = state(client, "impilo")["sites"]
     body = {**PATIENT_MINIMAL, "externalIdentifier": existing, "site": {"name": "Orphan Clinic"}}
     assert client.post(f"{B}/patient", json=body, headers=IMPILO_KEY).status_code == 409
     assert client.put(f"{B}/patient/2", json=body, headers=IMPILO_KEY).status_code == 409
-    assert state(client)["sites"] == sites_before
+    assert state(client, "impilo")["sites"] == sites_before

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import LEGIT_AUTH, LiveServer, base
+from tests.support.helpers import LEGIT_AUTH, base, on_each_store, state
+from tests.support.live import LiveServer
 
 B = base("legit_health")
 LUCIA = "a449666c710c"  # seed: verified, email, one active condition (EA90.1 armLeft)
@@ -38,10 +39,6 @@ MakeClient = Callable[..., TestClient]
 
 
 # --- helpers ---
-
-
-def state(client: TestClient) -> dict[str, Any]:
-    return client.get("/__mock/state").json()["legit_health"]
 
 
 def outbox(client: TestClient) -> list[dict[str, Any]]:
@@ -156,7 +153,7 @@ def test_seed_vendor_patients_match_the_documented_story_when_server_is_fresh(cl
 
 
 def test_seed_references_are_consistent_when_server_is_fresh(client: TestClient) -> None:
-    seeded = state(client)
+    seeded = state(client, "legit_health")
     patients = {p["id"]: p for p in seeded["patients"]}
     conditions = {c["id"]: c for c in seeded["conditions"]}
     episodes_by_id = {e["id"]: e for e in seeded["episodesOfCare"]}
@@ -181,25 +178,26 @@ def test_seed_references_are_consistent_when_server_is_fresh(client: TestClient)
 def test_seed_state_is_identical_when_same_seed_restarts_and_differs_when_seed_changes(
     make_client: MakeClient,
 ) -> None:
-    first, again, other = (state(make_client(seed=s)) for s in (5, 5, 6))
+    first, again, other = (state(make_client(seed=s), "legit_health") for s in (5, 5, 6))
 
     assert first == again
     assert first["patients"] != other["patients"]
 
 
 def test_reset_restores_seed_state_and_empties_outbox_when_called(client: TestClient) -> None:
-    before = state(client)
+    before = state(client, "legit_health")
     ok(client.post(f"{B}/patients", json=NEW_PATIENT, headers=LEGIT_AUTH), 201)
 
     assert client.post("/__mock/reset").status_code == 200
 
-    assert state(client) == before
+    assert state(client, "legit_health") == before
     assert outbox(client) == []
 
 
 # --- createPatient / getPatient ---
 
 
+@on_each_store
 def test_create_patient_is_readable_with_active_episodes_when_created_with_conditions(client: TestClient) -> None:
     created = ok(client.post(f"{B}/patients", json=NEW_PATIENT, headers=LEGIT_AUTH), 201)
 
@@ -261,14 +259,15 @@ def test_create_patient_ignores_unknown_and_server_owned_fields_when_client_send
     assert "nickname" not in created
 
 
+@on_each_store
 def test_create_patient_conflicts_and_changes_nothing_when_external_id_exists(client: TestClient) -> None:
-    before = state(client)
+    before = state(client, "legit_health")
 
     response = client.post(f"{B}/patients", json={**NEW_PATIENT, "externalId": LUCIA}, headers=LEGIT_AUTH)
 
     body = assert_problem(response, 409)
     assert LUCIA in body["detail"]
-    assert state(client) == before
+    assert state(client, "legit_health") == before
     assert outbox(client) == []
 
 
@@ -320,13 +319,13 @@ def test_create_patient_conflicts_and_changes_nothing_when_external_id_exists(cl
 def test_validation_lists_every_violation_and_changes_nothing_when_body_is_invalid(
     client: TestClient, method: str, path: str, body: dict[str, Any], paths: set[str]
 ) -> None:
-    before = state(client)
+    before = state(client, "legit_health")
 
     response = client.request(method, f"{B}{path}", json=body, headers=LEGIT_AUTH)
 
     problem = assert_problem(response, 400)
     assert {v["propertyPath"] for v in problem["violations"]} == paths
-    assert state(client) == before
+    assert state(client, "legit_health") == before
     assert outbox(client) == []
 
 
@@ -474,7 +473,9 @@ def test_patch_episode_of_care_stores_external_id_when_recommended_flow_is_follo
     assert patched == {**episode, "externalId": "EP-2026-0107"}
     assert ok(client.get(f"{B}/episodes-of-care/{episode['id']}", headers=LEGIT_AUTH)) == patched
     assert episodes(client, condition["id"]) == [patched]
-    assert {e["externalId"] for e in state(client)["episodesOfCare"] if e["id"] == episode["id"]} == {"EP-2026-0107"}
+    assert {e["externalId"] for e in state(client, "legit_health")["episodesOfCare"] if e["id"] == episode["id"]} == {
+        "EP-2026-0107"
+    }
 
 
 def test_patch_episode_of_care_finishes_episode_and_pauses_condition_when_status_finished(
@@ -533,6 +534,7 @@ def test_create_encounter_sets_status_from_planned_for_when_created(
     assert created in encounters(client, episode["id"])
 
 
+@on_each_store
 def test_get_encounters_orders_by_planned_for_when_created_out_of_order(client: TestClient) -> None:
     (episode,) = episodes(client, condition_of(client, LUCIA, "EA90.1")["id"])
     url = f"{B}/episodes-of-care/{episode['id']}/encounters"
@@ -559,6 +561,7 @@ def test_patch_patient_add_opens_condition_with_active_episode_when_action_is_ad
     assert [e["status"] for e in episodes(client, added["id"])] == ["active"]
 
 
+@on_each_store
 def test_patch_patient_pause_finishes_active_episode_when_action_is_pause(client: TestClient) -> None:
     patient = seed_patient(client, LUCIA)
     condition_id = patient["conditions"][0]["id"]
@@ -641,7 +644,7 @@ def test_patch_patient_answers_409_and_changes_nothing_when_condition_is_not_the
     client: TestClient,
 ) -> None:
     lucia, daniel_condition = seed_patient(client, LUCIA), condition_of(client, DANIEL, "ED80")
-    before = state(client)
+    before = state(client, "legit_health")
     body = {
         "firstName": "Changed",
         "conditions": [
@@ -653,7 +656,7 @@ def test_patch_patient_answers_409_and_changes_nothing_when_condition_is_not_the
     response = patch_patient(client, lucia["id"], body)
 
     assert daniel_condition["id"] in assert_problem(response, 409)["detail"]
-    assert state(client) == before
+    assert state(client, "legit_health") == before
 
 
 def test_validation_detail_stays_within_the_documented_length_when_many_values_are_bad(client: TestClient) -> None:

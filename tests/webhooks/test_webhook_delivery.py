@@ -7,21 +7,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.testclient import TestClient
 
-from mocks import context_of
-from mocks.webhooks.emit import BREAKER_THRESHOLD, WebhookEmitter
-from tests.conftest import IMPILO_KEY, base, free_port
+from mocks.webhooks.emit import BREAKER_THRESHOLD
+from tests.support.examples import PATIENT_MINIMAL
+from tests.support.helpers import IMPILO_KEY, base, free_port, state, wait_until
 from tests.support.receiver import Receiver
-from tests.vendors.test_impilo import PATIENT_MINIMAL, wait_until
+from tests.support.webhooks import attempts, dispatcher, logs
 
 B = base("impilo")
-
-
-def dispatcher(client: TestClient) -> WebhookEmitter:
-    return context_of(client.app).services["impilo"].webhooks  # type: ignore[arg-type,no-any-return]
 
 
 def subscribe(client: TestClient, url: str) -> None:
@@ -38,18 +33,9 @@ def create_patients(client: TestClient, count: int) -> list[int]:
     return ids
 
 
-def logs(client: TestClient) -> list[dict[str, Any]]:
-    page = client.get(f"{B}/webhook/logs", params={"size": 100}, headers=IMPILO_KEY).json()
-    return sorted(page["content"], key=lambda row: row["id"])
-
-
 def delivered(client: TestClient) -> list[bool]:
     """The stored rows' `delivered` flags (not a field of the vendor's WebhookLog)."""
-    return [row["delivered"] for row in client.get("/__mock/state").json()["impilo"]["webhook_logs"]]
-
-
-def attempts(client: TestClient) -> list[dict[str, Any]]:
-    return client.get("/__mock/webhooks/attempts").json()  # type: ignore[no-any-return]
+    return [row["delivered"] for row in state(client, "impilo")["webhook_logs"]]
 
 
 def test_webhook_refused_receiver_has_every_attempt_logged_with_its_retries(

@@ -19,10 +19,11 @@ from mocks import __main__ as cli
 from mocks import context_of
 from mocks.config import from_env
 from mocks.webhooks import policy as webhook_policy
-from tests.conftest import IMPILO_KEY, LiveServer, base, free_port
+from tests.support.examples import PATIENT_MINIMAL
+from tests.support.helpers import IMPILO_KEY, base, free_port, state, wait_until
+from tests.support.live import LiveServer
 from tests.support.receiver import Receiver
-from tests.vendors.test_impilo import PATIENT_MINIMAL, wait_until
-from tests.webhooks.test_webhook_delivery import attempts, dispatcher, logs
+from tests.support.webhooks import attempts, dispatcher, logs
 
 B = base("impilo")
 PUBLIC = "93.184.216.34"  # a public address: nothing in these tests connects to it
@@ -50,7 +51,7 @@ def register(client: TestClient | httpx.Client, url: str, event: str = "patient.
 
 
 def stored_hooks(client: TestClient) -> list[dict[str, Any]]:
-    return client.get("/__mock/state").json()["impilo"]["webhooks"]  # type: ignore[no-any-return]
+    return state(client, "impilo")["webhooks"]  # type: ignore[no-any-return]
 
 
 def store_hook(client: TestClient, url: str) -> None:
