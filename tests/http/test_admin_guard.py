@@ -241,10 +241,14 @@ def test_admin_order_status_moves_the_order_when_the_body_is_json(client: TestCl
 
 @pytest.mark.parametrize("path", ["/__mock/outbox", "/__mock/requests"])
 def test_admin_delete_is_refused_with_403_when_origin_is_another_site(client: TestClient, path: str) -> None:
-    _created(client)
+    patient = {"externalId": "kept-1", "email": "kept@example.com"}  # one journal entry, one email in the outbox
+    assert client.post(f"{base('legit_health')}/patients", json=patient, headers=LEGIT_AUTH).status_code == 201
+    kept = client.get(path).json()
+    assert len(kept) == 1
     assert client.delete(path, headers={"Origin": EVIL}).status_code == 403
-    assert client.get("/__mock/requests").json()  # the journal still holds the request above
+    assert client.get(path).json() == kept
     assert client.delete(path).status_code == 204
+    assert client.get(path).json() == []
 
 
 def test_admin_reads_are_served_whatever_their_origin(client: TestClient) -> None:

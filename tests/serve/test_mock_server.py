@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -44,8 +45,11 @@ def test_index_page_links_every_api_and_shows_credentials(client: TestClient) ->
     assert "mock-impilo-api-key" in page.text and "mock-legit-health-token" in page.text
 
 
-def test_healthz_answers_200(client: TestClient) -> None:
-    assert client.get("/healthz").json()["status"] == "ok"
+def test_healthz_answers_200_with_the_seed(make_client: Callable[..., TestClient]) -> None:
+    response = make_client(seed=7).get("/healthz")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"status": "ok", "seed": 7}
 
 
 @pytest.mark.parametrize("api", APIS, ids=lambda a: a.slug)
