@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mocks import context_of, create_app
-from mocks.webhooks.emit import WebhookEmitter
+from mocks import create_app
 from tests.support.helpers import FAST_RETRIES, heidi_token
 from tests.support.live import LiveServer
 from tests.support.receiver import Receiver, running_receiver
+from tests.support.webhooks import stop_deliveries
 
 
 @pytest.fixture
@@ -43,9 +43,7 @@ def make_client(store: dict[str, Any]) -> Iterator[Callable[..., TestClient]]:
     yield make
     for client in opened:
         client.__exit__(None, None, None)
-        for service in context_of(client.app).services.values():  # type: ignore[arg-type]
-            if isinstance(getattr(service, "webhooks", None), WebhookEmitter):
-                service.webhooks.close()  # its delivery thread, if the test started one
+        stop_deliveries(client.app)
 
 
 @pytest.fixture

@@ -91,10 +91,11 @@ def wait_for_health(url: str, timeout: float = 20.0, alive: Callable[[], bool] |
 def in_threads(work: Callable[[httpx.Client, Item], Result], items: Iterable[Item], workers: int = 50) -> list[Result]:
     """`work(client, item)` for every item on `workers` threads, results in the items' order.
 
-    Each thread has its own `httpx.Client`. One client shared by more threads than its pool keeps
-    connections alive (20) loses requests: httpcore's pool (1.0.9) closes a connection it counts as idle
-    while another thread has just started a request on it (encode/httpcore#1110), which fails that request
-    with `ReadError: [Errno 9] Bad file descriptor`, or leaves it waiting for its read timeout."""
+    Each thread has its own `httpx.Client`. One client shared by 50 threads lost requests: once its pool
+    (httpcore 1.0.9) holds more connections than it keeps alive (20), it closes every idle one, outside its
+    lock, and a connection just handed to a waiting thread is still idle, so the close can land after that
+    thread started its request (encode/httpcore#1110): `ReadError: [Errno 9] Bad file descriptor`, or a
+    read that waits for its timeout."""
     local = threading.local()
     opened: list[httpx.Client] = []
 

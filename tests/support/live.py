@@ -12,6 +12,7 @@ import uvloop
 from mocks import create_app
 from mocks.serve.server import embedded_server, served
 from tests.support.helpers import FAST_RETRIES, free_port, wait_for_health
+from tests.support.webhooks import stop_deliveries
 
 
 async def _cancel_pending() -> None:
@@ -51,6 +52,7 @@ class LiveServer:
         self.thread.join(timeout=10)
         if not self.thread.is_alive():
             self.loop.close()
+        stop_deliveries(self.app)
 
     def reset(self) -> None:
         assert httpx.post(f"{self.url}/__mock/reset").status_code == 200
