@@ -22,7 +22,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     """The store backend of the apps `make_client` makes, as `create_app` options: in memory, unless the
     test is marked `on_each_store` (tests/support/helpers.py), which runs it on memory and on SQLite."""
     backend = getattr(request, "param", "memory")
-    return {"state_file": str(tmp_path / "state.sqlite3")} if backend == "sqlite" else {}
+    return {"state_file": str(tmp_path / "store.sqlite3")} if backend == "sqlite" else {}
 
 
 @pytest.fixture
