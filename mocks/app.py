@@ -8,7 +8,7 @@ import importlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import connexion
@@ -19,6 +19,7 @@ from connexion.resolver import Resolver
 from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Scope
 
 import specs
 from mocks.apis import APIS, api_for_path
@@ -29,6 +30,7 @@ from mocks.dx.journal import Journal
 from mocks.http.compiled import JSONIFIER
 from mocks.http.errors import MockError, render
 from mocks.http.fast_path import Dispatcher, compile_plans
+from mocks.http.full_chain import FullChain, full_chain_rules
 from mocks.http.guard import HostGuard, served_names
 from mocks.http.security import credential_checks, security_map
 from mocks.http.validation import ExplodedArrayURIParser, make_validator_map, middleware_stack
@@ -55,6 +57,15 @@ _HTTP_KINDS = {
     413: "too_large",
     415: "unsupported_media_type",
 }
+
+
+def _has_origin(api: str, scope: Scope, headers: Mapping[bytes, bytes]) -> bool:
+    return b"origin" in headers
+
+
+# Starlette's CORS middleware takes no `full_chain` classmethod: its rule is declared here, where it is installed.
+# A request with an `Origin` is CORS's to answer (its headers, or a preflight).
+FULL_CHAIN_DECLARED: dict[type, FullChain] = {CORSMiddleware: FullChain("cors", _has_origin)}
 
 
 def _validate_each_spec_once() -> None:
@@ -187,12 +198,17 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     journal = Journal(config.journal_size)
     # outermost of all: a request naming a foreign Host (DNS rebinding) reaches nothing, not even the journal
     app.add_middleware(HostGuard, position=MiddlewarePosition.BEFORE_EXCEPTION, names=served_names(config))
+    # What each middleware inside the dispatcher needs to see, read from Connexion's list (mocks/http/full_chain.py)
+    rules = functools.partial(
+        full_chain_rules, app.middleware.middlewares, Dispatcher, frozenset(middleware_stack()), FULL_CHAIN_DECLARED
+    )
     if config.fast_path:  # next outermost: what it cannot answer alone goes through all below
         checks = {api.name: credential_checks(api.name, config.credentials) for api in APIS}
         app.add_middleware(
             Dispatcher,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
             routes=functools.partial(compile_plans, context.specs, resolvers, checks, config.validate_responses),
+            rules=rules,
             record=journal.record,
             config=config,
             error_response=respond,
@@ -208,6 +224,7 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     )
     dev = tools.install(app, context, journal)  # after CORS: the journal sits inside it
     admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear,))
+    rules()  # now as well: a feature installed without a rule fails here rather than at the first request
     context.start()  # seeds, unless a state file already holds this seed's data
     setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app

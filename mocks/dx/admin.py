@@ -7,7 +7,9 @@ Admin API (documented in README):
 - `GET  /__mock/outbox[?api=]`      emails/SMS the mock "sent";  `DELETE` empties it
 - `GET  /__mock/webhooks/attempts`  every webhook delivery attempt (status, error, time)
 - `GET  /__mock/requests[?api=&method=&path=&status=&limit=]`  the request journal; `DELETE` empties it
-- `GET  /__mock/summary`            seed and record counts per collection (for the landing page)
+- `GET  /__mock/summary`            seed, record counts per collection (for the landing page), and
+                                    `fastPath`: requests the compiled plans served, and those handed on to
+                                    Connexion's chain by reason (mocks/http/fast_path.py)
 - API-specific routes contributed by each API's handlers (`admin_routes()`), e.g. advancing an order.
 Those that change state (POST, DELETE) take no body or a JSON one, and refuse a foreign `Origin`.
 """

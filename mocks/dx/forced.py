@@ -9,6 +9,7 @@ response's first example, or a body generated from its schema.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -16,10 +17,12 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mocks.apis import APIS
 from mocks.dx.sample import sample
 from mocks.dx.scenario import NO_SCENARIO, SCOPE_KEY, Scenario, Simulator
 from mocks.dx.traffic import vendor_api
 from mocks.http.errors import API_COLUMN, KINDS, RENDERERS, MockError, bad_request
+from mocks.http.full_chain import FullChain
 from mocks.state.fakedata import SchemaFaker
 
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -137,6 +140,17 @@ class ForcedResponseMiddleware:
         self, app: ASGIApp, operations: dict[tuple[str, str], Operation], simulator: Simulator, faker: SchemaFaker
     ) -> None:
         self.app, self.operations, self.simulator, self.faker = app, operations, simulator, faker
+
+    @classmethod
+    def full_chain(cls, simulator: Simulator, **_: Any) -> FullChain:
+        """A response forced by `Prefer` or `__code`/`__example`, or an API with injected errors
+        (`ERROR_RATE`): this middleware must see the request."""
+        failing = frozenset(api.name for api in APIS if simulator.config.conditions_for(api.name).error_rate > 0)
+
+        def needs(api: str, scope: Scope, headers: Mapping[bytes, bytes]) -> bool:
+            return b"prefer" in headers or b"__" in scope["query_string"] or api in failing
+
+        return FullChain("forced-response", needs)
 
     def _operation(self, scope: Scope) -> Operation | None:
         api = vendor_api(scope["path"]) if scope["type"] == "http" else None

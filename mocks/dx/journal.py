@@ -25,6 +25,7 @@ from mocks.dx import safejson
 from mocks.dx.scenario import SCOPE_KEY
 from mocks.dx.traffic import vendor_api
 from mocks.http.exchange import Exchange
+from mocks.http.full_chain import FullChain, every_request
 
 Entry = dict[str, Any]
 Headers = list[tuple[bytes, bytes]]
@@ -154,6 +155,12 @@ class JournalMiddleware:
         self.app, self.journal, self.access_log = app, journal, access_log
         self.body_limit = min(body_limit, BODY_LIMIT + 1)
         self.logger = logging.getLogger(ACCESS_LOGGER)
+
+    @classmethod
+    def full_chain(cls, access_log: bool, **_: Any) -> FullChain:
+        """With the access log on, every request (its lines are written here only); otherwise none: the
+        compiled dispatcher records its own answers in the journal."""
+        return FullChain("access-log", every_request if access_log else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -14,6 +14,7 @@ import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mocks.apis import APIS
 from mocks.config import MockConfig
 from mocks.dx.traffic import vendor_api
+from mocks.http.full_chain import FullChain
 from mocks.values import Delay, parse_delay, parse_prefer
 
 SCOPE_KEY = "mock_scenario"
@@ -110,6 +112,17 @@ class ScenarioMiddleware:
 
     def __init__(self, app: ASGIApp, simulator: Simulator) -> None:
         self.app, self.simulator = app, simulator
+
+    @classmethod
+    def full_chain(cls, simulator: Simulator, **_: Any) -> FullChain:
+        """A `Prefer` header, a `__*` query parameter (any `__`: the check is on raw bytes) or an API with
+        simulated latency: this middleware must see the request."""
+        slow = frozenset(api.name for api in APIS if simulator.config.conditions_for(api.name).latency_ms != (0, 0))
+
+        def needs(api: str, scope: Scope, headers: Mapping[bytes, bytes]) -> bool:
+            return b"prefer" in headers or b"__" in scope["query_string"] or api in slow
+
+        return FullChain("scenario", needs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         api = vendor_api(scope["path"]) if scope["type"] == "http" else None
