@@ -17,10 +17,12 @@ rendered by the same function as Connexion's error handler. Each request handed 
 a plan at request time is logged and its request handed on. `tests/test_dispatch.py` replays requests
 through both paths and compares. Set `FAST_PATH=0` to serve everything through Connexion.
 
-Why two paths: the same plans as one middleware inside Connexion's list, after its routing, served GET
-/patient/1234 at ~0.2-0.3 ms in-process against ~0.07-0.1 ms here (wrk: 2.4-2.6k req/s against 7.8-12.7k),
-as Connexion's and our outer layers (routing, Swagger UI's router, exception handling, CORS, the
-journal, scenarios) cost more than the plan itself.
+Why two paths: the same plans as one middleware in Connexion's list right after its routing (the single
+path the project first wanted) answered GET /patient/1234 in ~64 us of the served stack's time against
+~13 us here (a page of 15: ~90 against ~33; POST: ~93 against ~40), and 0.25-0.48x of this design's
+requests/s under wrk, below 3x Prism on every benchmarked request: the layers around the plan (Connexion's
+entry, exception handling, Swagger UI's and the API's routers, CORS, the journal, the scenario parser)
+cost more than the plan itself.
 """
 
 from __future__ import annotations
