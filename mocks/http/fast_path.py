@@ -251,7 +251,10 @@ def _exploded(param: Param, values: list[str]) -> list[Any]:
         raise Decline("query", f"{param.name} is not a form-style exploded array")
     if items.get("type") not in SCALARS:
         raise Decline("query", f"{param.name} holds non-scalar items")
-    value = coerce_type(param.definition, list(values), "query", param.name)
+    try:
+        value = coerce_type(param.definition, list(values), "query", param.name)
+    except Exception as exc:  # Connexion reports it
+        raise Decline("query", str(exc)) from exc
     if not accepts(param.schema, value):
         raise Decline("query", f"{param.name} is rejected")
     return _get_val_from_param(value, param.definition)  # type: ignore[no-any-return]
