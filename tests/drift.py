@@ -281,7 +281,7 @@ def legit_health_ids(app: Any) -> dict[str, str]:
 def second_active_episode_allowed() -> Any:
     """createEpisodeOfCare opens an active episode even when the condition already has one."""
     app = mock()
-    handlers_of(app, "legit_health")._refuse_second_active = lambda condition_id, status: None
+    handlers_of(app, "legit_health").records.active_episode = lambda condition_id: None  # no episode is active
     return app
 
 
