@@ -47,10 +47,10 @@ def readback(app: Any, api: str) -> dict[str, Any]:
     """GET every stored record of `api` through the app; anything but 200 is a record left unservable."""
     from starlette.testclient import TestClient
 
+    import specs
     from mocks import context_of
-    from mocks.apis import BY_NAME
 
-    base = BY_NAME[api].base_path
+    base = specs.facts(api).base_path
     headers = HEADERS.get(api) or {"Authorization": f"Bearer {jwt_fetcher(app, base)()}"}
     store = context_of(app).store
     statuses: dict[str, int] = {}

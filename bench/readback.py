@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from mocks.apis import BY_NAME
+import specs
 
 PAGE_SIZE = 250  # Impilo's largest page: the fewest requests that still read every record
 MAX_PAGES = 10_000  # a paged list that never says `last` must not loop forever
@@ -181,7 +181,7 @@ def auth_headers(client: httpx.Client, api: str) -> dict[str, str]:
     read then fails for it, which is reported)."""
     if api in HEADERS:
         return HEADERS[api]
-    response = client.get(f"{BY_NAME[api].base_path}/jwt", params=HEIDI_USER, headers=HEIDI_KEY)
+    response = client.get(f"{specs.facts(api).base_path}/jwt", params=HEIDI_USER, headers=HEIDI_KEY)
     return {"Authorization": f"Bearer {response.json()['token']}"} if response.status_code == 200 else {}
 
 
@@ -209,7 +209,7 @@ def _requests(listing: Listing, records: Callable[[str], list[dict[str, Any]]]) 
 def read_lists(client: httpx.Client, api: str, records: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any]:
     """GET every page of every list operation of `api`; `records(collection)` gives the stored records
     whose ids or fields the per-record listings need (from the store, in-process)."""
-    base, headers = BY_NAME[api].base_path, auth_headers(client, api)
+    base, headers = specs.facts(api).base_path, auth_headers(client, api)
     tally, reads = Tally(), Counter[str]()
     for listing in LISTS[api]:
         if listing.paged:

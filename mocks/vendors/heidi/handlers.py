@@ -11,8 +11,8 @@ from typing import Any
 
 from mocks.context import MockContext
 from mocks.http.errors import MockError, not_found
-from mocks.http.security import issue_heidi_jwt
 from mocks.state.store import Collection, Record
+from mocks.vendors.heidi.auth import issue_jwt
 from mocks.vendors.heidi.records import (
     linked_view,
     new_profile,
@@ -71,7 +71,7 @@ class Handlers:
     # Authentication
 
     async def get_jwt(self, email: str, third_party_internal_id: str, **_: Any) -> Answer:
-        token, expires = issue_heidi_jwt(self.context.config.credentials, email, third_party_internal_id)
+        token, expires = issue_jwt(self.context.config.credentials_for("heidi"), email, third_party_internal_id)
         expiration = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return {"token": token, "expiration_time": expiration}, 200
 
