@@ -25,12 +25,12 @@ from mocks.context import MockContext
 from mocks.dx import admin, tools
 from mocks.dx.journal import Journal, masks_of
 from mocks.http.compiled import JSONIFIER
-from mocks.http.errors import MockError, render
+from mocks.http.errors import MockError, render, shape_for
 from mocks.http.fast_path import Dispatcher, compile_plans
 from mocks.http.guard import HostGuard, served_names
 from mocks.http.security import security_map
 from mocks.http.validation import ExplodedArrayURIParser, make_validator_map, middleware_stack
-from mocks.vendor import Vendor, owner_of
+from mocks.vendor import Vendor
 from mocks.vendors import VENDORS
 
 __all__ = ["context_of", "create_app"]
@@ -134,7 +134,6 @@ def _error_response_for(
     the vendor owning it (`errors.NEUTRAL` where none does)."""
 
     def respond(path: str, exc: Exception) -> tuple[int, bytes, str, dict[str, str]]:
-        api = owner_of(path, vendors)
         error = _as_mock_error(exc)
         if error.kind == "server_error" and not isinstance(exc, MockError):
             ERROR_LOGGER.error("Unexpected error answering %.200s: %s", path, error.message, exc_info=exc)
@@ -142,7 +141,7 @@ def _error_response_for(
             methods = next((m for name, rx, m in allow if rx.match(path)), None)
             if methods:
                 error.headers["Allow"] = methods
-        return render(error, api.errors if api else None, path)
+        return render(error, shape_for(path, vendors), path)
 
     return respond
 

@@ -8,10 +8,10 @@ API owning the request path would send, by that API's `ErrorShape` (each vendor'
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,20 @@ class ErrorShape:
 NEUTRAL = ErrorShape(_neutral, "application/json")
 
 
+class Owner(Protocol):
+    """An API as error rendering sees it (`mocks.vendor.Vendor` is one): the paths it owns, its error shape."""
+
+    @property
+    def errors(self) -> ErrorShape: ...
+
+    def owns(self, path: str) -> bool: ...
+
+
+def shape_for(path: str, owners: Iterable[Owner]) -> ErrorShape | None:
+    """The error shape of the API owning `path`, None when no API does."""
+    return next((owner.errors for owner in owners if owner.owns(path)), None)
+
+
 def render(error: MockError, shape: ErrorShape | None, path: str) -> tuple[int, bytes, str, dict[str, str]]:
     """Status, body bytes, content type and extra headers for one error, in `shape` (`NEUTRAL` if None)."""
     shape = shape or NEUTRAL
@@ -140,10 +154,10 @@ def render(error: MockError, shape: ErrorShape | None, path: str) -> tuple[int, 
     return status, json.dumps(body).encode(), shape.content_type, dict(error.headers)
 
 
-def error_messages(error: MockError, shape: ErrorShape | None, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The two ASGI messages (start, body) answering a request for `path` with `error` in `shape`: for the
-    layers outside Connexion (the Host guard, the body deadline)."""
-    status, body, content_type, headers = render(error, shape, path)
+def error_messages(error: MockError, path: str, owners: Iterable[Owner]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two ASGI messages (start, body) answering a request for `path` with `error`, in the shape of the
+    API of `owners` owning the path: for the layers outside Connexion (the Host guard, the body deadline)."""
+    status, body, content_type, headers = render(error, shape_for(path, owners), path)
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     raw += [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
     return {"type": "http.response.start", "status": status, "headers": raw}, {

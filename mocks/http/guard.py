@@ -21,15 +21,15 @@ import re
 import socket
 import textwrap
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.config import MockConfig
-from mocks.http.errors import MockError, error_messages
-from mocks.vendor import Vendor, owner_of
+from mocks.config import Configurable, MockConfig
+from mocks.http.errors import MockError, Owner, error_messages
 
 __all__ = ["HostGuard", "admin_only", "exposure_warning", "is_loopback", "reach", "served_names"]
 
@@ -40,6 +40,13 @@ VERDICTS_KEPT = 256  # distinct Host values remembered; forgotten all at once be
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MEDIA = "application/json"
 WIDTH = 104  # the start-up warning's lines
+
+
+class Credentialed(Configurable, Protocol):
+    """An API as the exposure warning sees it (`mocks.vendor.Vendor` is one): its settings and its title."""
+
+    @property
+    def title(self) -> str: ...
 
 
 def _literal(host: str) -> str:
@@ -99,7 +106,7 @@ class HostGuard:
     """ASGI middleware: requests whose `Host` is not one of `names` get a 400 in the shape of the vendor (of
     `vendors`) owning the path."""
 
-    def __init__(self, app: ASGIApp, names: Sequence[str], vendors: Sequence[Vendor]) -> None:
+    def __init__(self, app: ASGIApp, names: Sequence[str], vendors: Sequence[Owner]) -> None:
         self.app, self.names, self.vendors = app, tuple(names), tuple(vendors)
         self._trusted = TrustedHostMiddleware(_mark, allowed_hosts=self.names, www_redirect=False)
         self._verdicts: dict[bytes | None, bool] = {}
@@ -137,8 +144,7 @@ class HostGuard:
             f"{given} does not name this mock: it answers to {', '.join(self.names)} (any port); "
             "add the name to ALLOWED_HOSTS to use it"
         )
-        owner = owner_of(scope["path"], self.vendors)
-        for reply in error_messages(MockError(message, "bad_request"), owner.errors if owner else None, scope["path"]):
+        for reply in error_messages(MockError(message, "bad_request"), scope["path"], self.vendors):
             await send(reply)
 
 
@@ -199,7 +205,7 @@ def reach(listen: tuple[str, int] | None) -> tuple[str, bool]:
     return sentence, True
 
 
-def _default_credentials(config: MockConfig, vendors: Sequence[Vendor]) -> tuple[list[str], list[str]]:
+def _default_credentials(config: MockConfig, vendors: Sequence[Credentialed]) -> tuple[list[str], list[str]]:
     """Titles of the APIs with a secret still at its public default, and those secrets' variables."""
     titles, variables = [], []
     for vendor in vendors:
@@ -216,7 +222,7 @@ def _listed(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def exposure_warning(host: str, port: int, config: MockConfig, vendors: Sequence[Vendor]) -> str | None:
+def exposure_warning(host: str, port: int, config: MockConfig, vendors: Sequence[Credentialed]) -> str | None:
     """The start-up warning for a mock serving `vendors` and listening beyond loopback (None when it is not)."""
     if is_loopback(host):
         return None

@@ -39,7 +39,7 @@ from mocks.dx.journal import ACCESS_LOGGER
 from mocks.http.errors import MockError, error_messages
 from mocks.http.fast_path import FrontDoor
 from mocks.http.guard import HostGuard, served_names
-from mocks.vendor import Vendor, owner_of
+from mocks.vendor import Vendor
 from mocks.vendors import VENDORS
 
 FACTORY = "mocks.serve.server:app_from_env"
@@ -168,8 +168,7 @@ class BodyDeadline:
             await self.app(scope, read, write)
         except BodyTimeoutError as exc:
             if not started:
-                owner = owner_of(scope["path"], self.vendors)
-                for message in error_messages(exc, owner.errors if owner else None, scope["path"]):
+                for message in error_messages(exc, scope["path"], self.vendors):
                     await write(message)
 
 
