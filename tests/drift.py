@@ -169,7 +169,7 @@ def site_update_keeps_old_name() -> Any:
 
     def make(handlers: Any, original: Handler) -> Handler:
         async def keeping(site_id: int, body: dict[str, Any], **kwargs: Any) -> Reply:
-            current = handlers.c["sites"].get(site_id) or {}
+            current = handlers.records.sites.get(site_id) or {}
             return tuple(await original(site_id=site_id, body={**body, "name": current.get("name")}, **kwargs))
 
         return keeping
