@@ -18,9 +18,9 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mocks import create_app
-from mocks.apis import BY_NAME
 from mocks.app import context_of
 from mocks.http.errors import MockError
+from tests.conftest import base
 
 Handler = Callable[..., Awaitable[Any]]
 Reply = tuple[Any, ...]
@@ -62,7 +62,7 @@ def with_result(api: str, method: str, change: Callable[[Any, int], Reply]) -> A
 def on_path(api: str, method: str, path: str, wrap: Callable[[ASGIApp], ASGIApp]) -> ASGIApp:
     """The mock, with requests to `method base_path+path` going through `wrap(mock)` instead."""
     app = mock()
-    wrapped, full_path = wrap(app), BY_NAME[api].base_path + path
+    wrapped, full_path = wrap(app), base(api) + path
 
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
         hit = scope["type"] == "http" and scope["method"] == method and scope["path"] == full_path
@@ -268,13 +268,13 @@ def legit_health_ids(app: Any) -> dict[str, str]:
 
     The spec's example ids are not in the Legit.Health seed, so a short run would only ever get 404s.
     """
-    base = BY_NAME["legit_health"].base_path
+    root = base("legit_health")
     with TestClient(
         app, base_url="http://localhost", headers={"Authorization": "Bearer mock-legit-health-token"}
     ) as client:
-        patients = client.get(f"{base}/patients", params={"externalIds[]": "a449666c710c"}).json()
+        patients = client.get(f"{root}/patients", params={"externalIds[]": "a449666c710c"}).json()
         condition = patients[0]["conditions"][0]["id"]
-        episode = client.get(f"{base}/conditions/{condition}/episodes-of-care").json()[0]["id"]
+        episode = client.get(f"{root}/conditions/{condition}/episodes-of-care").json()[0]["id"]
     return {"conditionId": condition, "episodeOfCareId": episode}
 
 

@@ -15,7 +15,7 @@ import pytest
 import mocks.vendors
 import specs
 
-REQUIRED_MODULES = ("handlers", "records", "rules", "seed")
+REQUIRED_MODULES = ("handlers", "records", "rules", "seed", "auth", "errors")
 HOOKS = frozenset({"seed", "admin_routes"})  # public methods the app calls that are not operations
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # module -> the modules of its own package it must not import: records <- rules <- handlers; seed beside
@@ -24,6 +24,8 @@ FORBIDDEN_IMPORTS = {
     "rules": {"handlers", "seed"},
     "seed": {"handlers"},
     "messages": {"handlers", "rules", "seed"},
+    "auth": {"handlers", "records", "rules", "seed", "messages", "errors"},
+    "errors": {"handlers", "records", "rules", "seed", "messages", "auth"},
 }
 VENDOR_DIR = Path(mocks.vendors.__file__).parent
 VENDORS = sorted(module.name for module in pkgutil.iter_modules([str(VENDOR_DIR)]) if module.ispkg)

@@ -37,7 +37,6 @@ from connexion.utils import coerce_type, is_json_mimetype, split_content_type
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.apis import APIS
 from mocks.config import MockConfig
 from mocks.http import jsonbody
 from mocks.http.compiled import dumps_bytes, response_problem
@@ -178,26 +177,26 @@ class Route:
 
 
 def compile_plans(
-    documents: dict[str, dict[str, Any]], resolvers: dict[str, Resolver], checks: dict[str, dict[str, Check]],
-    validate_responses: bool,
+    base_paths: dict[str, str], documents: dict[str, dict[str, Any]], resolvers: dict[str, Resolver],
+    checks: dict[str, dict[str, Check]], validate_responses: bool,
 ) -> dict[str, list[Route]]:  # fmt: skip
-    """Routes by method, in Connexion's order (APIs by base path, paths in spec order): the first full
-    match wins, as in Starlette's router."""
+    """Routes by method, in Connexion's order (APIs by base path, `base_paths` API name -> base path, paths
+    in spec order): the first full match wins, as in Starlette's router."""
     routes: dict[str, list[Route]] = {}
-    for api in APIS:
-        spec = Specification.load(documents[api.name])
+    for name, base_path in base_paths.items():
+        spec = Specification.load(documents[name])
         for path, item in spec["paths"].items():
             for method in item:
                 if method not in ("get", "put", "post", "delete", "patch"):
                     continue
                 operation = OpenAPIOperation.from_spec(
-                    spec, path=path, method=method, resolver=resolvers[api.name],
+                    spec, path=path, method=method, resolver=resolvers[name],
                     uri_parser_class=ExplodedArrayURIParser,
                 )  # fmt: skip
-                template = starlettify_path(api.base_path + path, operation.get_path_parameter_types())
+                template = starlettify_path(base_path + path, operation.get_path_parameter_types())
                 pattern, _, convertors = compile_path(template)
                 try:
-                    plan = compile_plan(operation, api.name, checks[api.name], validate_responses)
+                    plan = compile_plan(operation, name, checks[name], validate_responses)
                 except Decline:
                     plan = None  # still routed, so it shadows later paths exactly as in Starlette
                 routes.setdefault(method.upper(), []).append(Route(pattern, convertors, plan))  # type: ignore[arg-type]
@@ -303,9 +302,12 @@ class Dispatcher:
         self.app, self.routes, self.record, self.error_response = app, routes(), record, error_response
         self.max_body = config.max_body_bytes
         self.quiet_apis = {
-            api.name
-            for api in APIS
-            if config.conditions_for(api.name).latency_ms == (0, 0) and config.conditions_for(api.name).error_rate <= 0
+            route.plan.api
+            for routed in self.routes.values()
+            for route in routed
+            if route.plan is not None
+            and config.conditions_for(route.plan.api).latency_ms == (0, 0)
+            and config.conditions_for(route.plan.api).error_rate <= 0
         }
         self.enabled = config.fast_path and not config.access_log
         self.stats = stats

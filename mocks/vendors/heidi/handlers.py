@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.http.security import issue_heidi_jwt
 from mocks.vendors.heidi import rules
 from mocks.vendors.heidi import seed as seeding
+from mocks.vendors.heidi.auth import issue_jwt
 from mocks.vendors.heidi.records import (
     API,
     Records,
@@ -50,7 +50,7 @@ class Handlers:
     # Authentication
 
     async def get_jwt(self, email: str, third_party_internal_id: str, **_: Any) -> Reply:
-        token, expires = issue_heidi_jwt(self.context.config.credentials, email, third_party_internal_id)
+        token, expires = issue_jwt(self.context.config.credentials_for(API), email, third_party_internal_id)
         expiration = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return {"token": token, "expiration_time": expiration}, 200
 
