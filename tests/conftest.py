@@ -16,8 +16,8 @@ import uvloop
 from starlette.testclient import TestClient
 
 from mocks import context_of, create_app
-from mocks.apis import BY_NAME
 from mocks.serve.server import embedded_server, served
+from mocks.vendors import VENDORS
 from mocks.webhooks.emit import WebhookEmitter
 from tests.receiver import Receiver, running_receiver
 
@@ -29,7 +29,7 @@ FAST_RETRIES = (0.2, 0.4, 0.8)
 
 def base(api: str) -> str:
     """The mock's base path of one API, e.g. base("impilo") == "/impilo/api/v3"."""
-    return BY_NAME[api].base_path
+    return next(vendor.base_path for vendor in VENDORS if vendor.name == api)
 
 
 @pytest.fixture

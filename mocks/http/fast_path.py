@@ -48,7 +48,6 @@ from connexion.utils import coerce_type, is_json_mimetype, split_content_type
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.apis import APIS
 from mocks.config import MockConfig
 from mocks.http import jsonbody
 from mocks.http.compiled import dumps_bytes, response_problem
@@ -197,31 +196,31 @@ class Route:
 
 
 def compile_plans(
-    documents: dict[str, dict[str, Any]], resolvers: dict[str, Resolver], checks: dict[str, dict[str, Check]],
-    validate_responses: bool,
+    base_paths: dict[str, str], documents: dict[str, dict[str, Any]], resolvers: dict[str, Resolver],
+    checks: dict[str, dict[str, Check]], validate_responses: bool,
 ) -> dict[str, list[Route]]:  # fmt: skip
-    """Routes by method, in Connexion's order (APIs by base path, paths in spec order): the first full
-    match wins, as in Starlette's router. An operation without a plan is logged (once, as this runs once
-    per app): every request to it goes through Connexion's chain."""
+    """Routes by method, in Connexion's order (APIs by base path, `base_paths` API name -> base path, paths
+    in spec order): the first full match wins, as in Starlette's router. An operation without a plan is
+    logged (once, as this runs once per app): every request to it goes through Connexion's chain."""
     routes: dict[str, list[Route]] = {}
-    for api in APIS:
-        spec = Specification.load(documents[api.name])
+    for name, base_path in base_paths.items():
+        spec = Specification.load(documents[name])
         for path, item in spec["paths"].items():
             for method in item:
                 if method not in ("get", "put", "post", "delete", "patch"):
                     continue
                 operation = OpenAPIOperation.from_spec(
-                    spec, path=path, method=method, resolver=resolvers[api.name],
+                    spec, path=path, method=method, resolver=resolvers[name],
                     uri_parser_class=ExplodedArrayURIParser,
                 )  # fmt: skip
-                template = starlettify_path(api.base_path + path, operation.get_path_parameter_types())
+                template = starlettify_path(base_path + path, operation.get_path_parameter_types())
                 pattern, _, convertors = compile_path(template)
                 try:
-                    plan = compile_plan(operation, api.name, checks[api.name], validate_responses)
+                    plan = compile_plan(operation, name, checks[name], validate_responses)
                 except Decline as exc:
                     LOGGER.warning(
                         "%s (%s %s %s) has no compiled plan, so Connexion's chain serves all of it: %s",
-                        operation.operation_id, api.name, method.upper(), path, exc.detail,
+                        operation.operation_id, name, method.upper(), path, exc.detail,
                     )  # fmt: skip
                     plan = None  # still routed, so it shadows later paths exactly as in Starlette
                 routes.setdefault(method.upper(), []).append(Route(pattern, convertors, plan))  # type: ignore[arg-type]
