@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import specs
 from bench.ledger import STORE_NAMES
 from bench.readback import auth_headers
 from contracts.guard import collection_of
-from mocks.apis import APIS
 
 LIMIT_BYTES = 256 * 1024
 DIGITS = "9" * 5000
@@ -86,8 +86,8 @@ class Operation:
 def operations(documents: dict[str, dict[str, Any]]) -> list[Operation]:
     """Every operation of every API, with its parameters, JSON body schema and example body."""
     found = []
-    for api in APIS:
-        for path, item in documents[api.name]["paths"].items():
+    for api in specs.APIS:
+        for path, item in documents[api]["paths"].items():
             for method in METHODS:
                 if method not in item:
                     continue
@@ -98,7 +98,7 @@ def operations(documents: dict[str, dict[str, Any]]) -> list[Operation]:
                 example = (media or {}).get("example", first.get("value"))
                 found.append(
                     Operation(
-                        api.name,
+                        api,
                         operation["operationId"],
                         method.upper(),
                         path,
@@ -141,7 +141,7 @@ def path_of(operation: Operation, ids: dict[str, str], value: str | None = None)
         segment = collection_of(operation.path, name)
         known = parameter.get("example") or ids.get(STORE_NAMES.get(segment, segment), "1")
         path = path.replace(f"{{{name}}}", quote(str(value if value is not None else known), safe=""))
-    return next(api.base_path for api in APIS if api.name == operation.api) + path
+    return specs.facts(operation.api).base_path + path
 
 
 def body_cases(operation: Operation, ids: dict[str, str], creds: dict[str, str], huge: bool) -> Iterator[Case]:
@@ -202,8 +202,8 @@ def plan(app: Any, client: Any) -> list[tuple[str, list[Case]]]:
     context = context_of(app)
     exported = context.store.export()
     ops = operations(context.specs)
-    creds = {api.name: auth_headers(client, api.name) for api in APIS}
-    ids = {api.name: first_ids(exported, api.name) for api in APIS}
+    creds = {api: auth_headers(client, api) for api in specs.APIS}
+    ids = {api: first_ids(exported, api) for api in specs.APIS}
     groups: list[tuple[str, list[Case]]] = []
     for op in ops:
         cases = [*body_cases(op, ids[op.api], creds[op.api], huge=False)]

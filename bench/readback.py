@@ -19,17 +19,13 @@ from urllib.parse import quote
 
 import httpx
 
-from mocks.apis import BY_NAME
+import specs
+from contracts.runner import client_headers
 
 PAGE_SIZE = 250  # Impilo's largest page: the fewest requests that still read every record
 MAX_PAGES = 10_000  # a paged list that never says `last` must not loop forever
 CHUNK = 100  # Legit.Health's `externalIds[]` takes at most 100 ids
 SAMPLES = 5
-HEADERS = {
-    "impilo": {"Impilo-API-Key": "mock-impilo-api-key"},
-    "legit_health": {"Authorization": "Bearer mock-legit-health-token"},
-}
-HEIDI_KEY = {"Heidi-Api-Key": "mock-heidi-api-key"}
 HEIDI_USER = {"email": "soak@example.com", "third_party_internal_id": "soak"}
 # The mock's own JSON routes, read even if `GET /__mock` (which lists the rest) fails; `/` is HTML.
 ADMIN_JSON = ("/__mock/state", "/__mock/requests", "/__mock/webhooks/attempts", "/__mock/outbox",
@@ -177,11 +173,13 @@ class Tally:
 
 
 def auth_headers(client: httpx.Client, api: str) -> dict[str, str]:
-    """The API's credentials; Heidi's JWT is fetched with the mock's key (empty if that fails, and every
-    read then fails for it, which is reported)."""
-    if api in HEADERS:
-        return HEADERS[api]
-    response = client.get(f"{BY_NAME[api].base_path}/jwt", params=HEIDI_USER, headers=HEIDI_KEY)
+    """The API's credentials (its schemathesis.toml project's headers); a JWT obtained by exchange
+    (`info.x-mock.auth`, Heidi's) is fetched with them (empty if that fails, and every read then fails for
+    it, which is reported)."""
+    facts = specs.facts(api)
+    if facts.auth != "jwt-exchange":
+        return client_headers(api)
+    response = client.get(f"{facts.base_path}/jwt", params=HEIDI_USER, headers=client_headers(api))
     return {"Authorization": f"Bearer {response.json()['token']}"} if response.status_code == 200 else {}
 
 
@@ -209,9 +207,9 @@ def _requests(listing: Listing, records: Callable[[str], list[dict[str, Any]]]) 
 def read_lists(client: httpx.Client, api: str, records: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any]:
     """GET every page of every list operation of `api`; `records(collection)` gives the stored records
     whose ids or fields the per-record listings need (from the store, in-process)."""
-    base, headers = BY_NAME[api].base_path, auth_headers(client, api)
+    base, headers = specs.facts(api).base_path, auth_headers(client, api)
     tally, reads = Tally(), Counter[str]()
-    for listing in LISTS[api]:
+    for listing in LISTS.get(api, ()):
         if listing.paged:
             pages, page = _page_count(len(records(listing.each)) if listing.each else 0), 1
             while page <= min(pages, MAX_PAGES):

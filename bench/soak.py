@@ -36,11 +36,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import specs
 from bench import formats, fuzz, hostile, readback, report, slowclients, webhook_soak
 from bench.receivers import running_hub
 from bench.wrk import add_wrk_arguments, settings_from
 
-APIS = ("impilo", "heidi", "legit_health")
+APIS = specs.APIS
 STAGES = ("fuzz", "formats", "hostile", "readback", "slow", "webhooks")
 # `--quick`: every stage in seconds to a minute or two (arguments given on the command line still win)
 QUICK = {
@@ -278,7 +279,7 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--only", default=",".join(STAGES), help=f"stages to run, comma-separated: {','.join(STAGES)}")
     parser.add_argument("--quick", action="store_true", help="every stage in seconds to a minute or two")
-    parser.add_argument("--apis", default=",".join(APIS), help="APIs to fuzz (default: all three)")
+    parser.add_argument("--apis", default=",".join(APIS), help="APIs to fuzz (default: all)")
     parser.add_argument("--cases", type=int, default=5000, help="negative cases per API, at least (default 5000)")
     parser.add_argument("--examples", type=int, default=100, help="Schemathesis max-examples per round")
     parser.add_argument("--seed", type=int, default=20261121, help="seed of the first round; +1 per round")

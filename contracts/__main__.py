@@ -27,9 +27,6 @@ from contracts.guard import WriteGuard
 from contracts.report import summary, write_junit, write_markdown
 from contracts.runner import PROFILES, Outcome, run
 
-MOCK_PATHS = {"impilo": "/impilo/api/v3", "heidi": "/heidi/api/v2/ml-scribe/open-api",
-              "legit_health": "/legit-health/deep-link/v1"}  # fmt: skip
-
 
 def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes", "on")
@@ -39,7 +36,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(prog="python -m contracts", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--api", default=env.get("API") or "all", help="impilo, heidi, legit_health or all")
+    parser.add_argument("--api", default=env.get("API") or "all", help=f"{', '.join(specs.APIS)} or all")
     parser.add_argument("--url", default=env.get("URL") or None, help="the API's base URL; none: start the mock")
     parser.add_argument("--profile", default=env.get("PROFILE") or "quick", help="quick (default) or deep")
     parser.add_argument("--read-only", action="store_true", default=_truthy(env.get("READ_ONLY")),
@@ -57,7 +54,7 @@ def check_arguments(args: argparse.Namespace) -> list[str]:
     if args.profile not in PROFILES:
         raise ConfigurationError(f"unknown PROFILE {args.profile!r}; use quick or deep")
     if args.url and len(apis) > 1:
-        raise ConfigurationError("URL is one API's base URL: give API=impilo, heidi or legit_health with it")
+        raise ConfigurationError(f"URL is one API's base URL: give API={' or '.join(specs.APIS)} with it")
     if args.rate and not re.fullmatch(r"\d+/(s|m|h)", args.rate):
         raise ConfigurationError(f"RATE={args.rate!r} is not like 10/s, 100/m or 1000/h")
     for api in apis:
@@ -121,7 +118,7 @@ class Progress:
 def run_all(apis: list[str], args: argparse.Namespace, root: str | None) -> list[Outcome]:
     outcomes = []
     for api in apis:
-        base_url = args.url.rstrip("/") if args.url else f"{root}{MOCK_PATHS[api]}"
+        base_url = args.url.rstrip("/") if args.url else f"{root}{specs.facts(api).base_path}"
         check_reachable(base_url)
         outcome = run(api, base_url=base_url, read_only=args.read_only, rate=args.rate, guard=WriteGuard(),
                       shared=bool(args.url), on_event=Progress(api), config=_config(args))  # fmt: skip

@@ -1,4 +1,5 @@
-"""Heidi's two-step auth for Schemathesis: exchange the API key at GET /jwt, send the JWT as a bearer.
+"""Two-step auth for Schemathesis (`info.x-mock.auth: jwt-exchange`, Heidi's): exchange the API key at GET /jwt,
+send the JWT as a bearer.
 
 The token is cached and fetched again every `JWT_REFRESH_SECONDS` (well inside the 1-hour lifetime the
 mock gives, and the vendor's), so long runs never send an expired token.
@@ -46,7 +47,7 @@ def jwt_fetcher(app: Any, base_url: str | None) -> Callable[[], str]:
     return fetch
 
 
-def heidi_jwt_auth(fetch: Callable[[], str]) -> type:
+def jwt_exchange_auth(fetch: Callable[[], str]) -> type:
     """A Schemathesis auth provider class that sets `Authorization: Bearer <jwt>` on every case."""
 
     class HeidiJwtAuth:

@@ -28,24 +28,6 @@ MAX_IDS_FOLLOWED = 10
 CLOCK_SLACK = timedelta(seconds=5)
 SNAPSHOTS_KEPT = 256
 
-_TEXT, _INT = {"type": "string"}, {"type": "integer"}
-# info.title -> (content type, JSON schema) of every 4xx/5xx body
-ERROR_SHAPES: dict[str, tuple[str, dict[str, Any]]] = {
-    "Impilo API": ("application/json", {
-        "type": "object", "required": ["status", "error", "message"],
-        "properties": {"status": _INT, "error": _TEXT, "message": _TEXT},
-    }),
-    "Heidi Health API": ("application/json", {
-        "type": "object", "required": ["detail"],
-        "properties": {"detail": {"type": "object", "required": ["msg", "type"],
-                                  "properties": {"msg": _TEXT, "type": _TEXT}}},
-    }),
-    "Legit.Health API": ("application/problem+json", {
-        "type": "object", "required": ["type", "title", "status", "detail"],
-        "properties": {"type": _TEXT, "title": _TEXT, "status": _INT, "detail": _TEXT},
-    }),
-}  # fmt: skip
-
 
 # --- helpers --------------------------------------------------------------------------------------------------
 
@@ -413,11 +395,12 @@ class impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines:  # noqa:
 
 @schemathesis.check
 def error_body_has_the_vendor_shape(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """Every 4xx/5xx has the vendor's error body and content type (chosen by the spec's info.title)."""
-    shape = ERROR_SHAPES.get(case.operation.schema.raw_schema.get("info", {}).get("title", ""))
-    if response.status_code < 400 or shape is None:
+    """Every 4xx/5xx has the vendor's error body and content type: the spec's `info.x-mock.errors` names them."""
+    declared = (case.operation.schema.raw_schema.get("info", {}).get("x-mock") or {}).get("errors")
+    if response.status_code < 400 or not declared:
         return None
-    content_type, schema = shape
+    content_type = declared["contentType"]
+    schema = case.operation.schema.raw_schema["components"]["schemas"][declared["schema"]]
     received = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
     if received != content_type:
         _fail(f"a {response.status_code} error with content type {received!r}; expected {content_type!r}")

@@ -6,6 +6,7 @@ The same code drives the in-process run in `make test` (an ASGI app) and `make c
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
@@ -19,29 +20,23 @@ from schemathesis.engine import Status, events, from_schema
 
 import contracts.checks  # noqa: F401  (registers the vendor-rule checks with Schemathesis)
 import specs
-from contracts.auth import JWT_REFRESH_SECONDS, heidi_jwt_auth, jwt_fetcher
+from contracts.auth import JWT_REFRESH_SECONDS, jwt_exchange_auth, jwt_fetcher
 from contracts.guard import WriteGuard
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = ROOT / "schemathesis.toml"
-DEFAULT_CREDENTIALS = {
-    "IMPILO_API_KEY": "mock-impilo-api-key",
-    "HEIDI_API_KEY": "mock-heidi-api-key",
-    "LEGIT_HEALTH_TOKEN": "mock-legit-health-token",
-}
 PROFILES: dict[str, dict[str, Any]] = {
     # every pull request: all three APIs against the mock in well under two minutes
     "quick": {"generation": {"max-examples": 20}, "phases": {"stateful": {"max-steps": 12}}},
     # nightly: many more cases, bounded by MAX_TIME seconds (default 900) per API
     "deep": {"generation": {"max-examples": 500}, "phases": {"stateful": {"max-steps": 40}}},
 }
-# Operations that change nothing, yet are left out of READ_ONLY runs: minting login tokens can e-mail
-# a real patient (`sendLinkToPatientByEmail`).
-NOT_READ_ONLY = {"getPatientsAuthTokens"}
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-# Account-wide side effects left out when testing someone else's server (URL given): a webhook secret
-# changes every delivery, and a fuzzed webhook would make the server POST patient data to fuzzed URLs.
-ACCOUNT_LEVEL = {"createWebhook", "createWebhookSecret"}
+# An operation's `x-side-effects` in its spec: `messages` (it may e-mail or text someone although it changes
+# no record) keeps it out of READ_ONLY runs; `account` (it changes how the whole account is served, e.g. a
+# webhook that makes the server POST patient data to a fuzzed URL) keeps it out of runs against a shared
+# server (URL given).
+NOT_READ_ONLY, NOT_SHARED = "messages", "account"
 IN_PROCESS_HOST = {"Host": "localhost"}
 
 
@@ -84,11 +79,29 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_config(profile: str = "quick", overrides: dict[str, Any] | None = None) -> SchemathesisConfig:
-    """schemathesis.toml + a profile + overrides; `${VAR}` credentials default to the mock's."""
-    for name, value in DEFAULT_CREDENTIALS.items():
+def default_credentials() -> dict[str, str]:
+    """Every API's credential variables and the mock's values for them (each spec's `info.x-mock`)."""
+    return {name: value for api in specs.APIS for name, value in specs.facts(api).credentials.items()}
+
+
+def client_headers(api: str) -> dict[str, str]:
+    """The headers `api`'s project in schemathesis.toml sends on every request, its `${VAR}`s filled from the
+    environment or the mock's defaults (a bearer obtained by exchange, `info.x-mock.auth`, is not among them)."""
+    values = {**default_credentials(), **os.environ}
+    title = specs.facts(api).title
+    projects: list[dict[str, Any]] = tomllib.loads(CONFIG_FILE.read_text()).get("project", [])
+    project: dict[str, Any] = next((p for p in projects if p.get("title") == title), {})
+    return {name: string.Template(value).safe_substitute(values) for name, value in project.get("headers", {}).items()}
+
+
+def load_config(
+    profile: str = "quick", overrides: dict[str, Any] | None = None, text: str | None = None
+) -> SchemathesisConfig:
+    """schemathesis.toml (or `text` in its format) + a profile + overrides; `${VAR}` credentials default to
+    the mock's."""
+    for name, value in default_credentials().items():
         os.environ.setdefault(name, value)
-    data = _merge(tomllib.loads(CONFIG_FILE.read_text()), PROFILES[profile])
+    data = _merge(tomllib.loads(CONFIG_FILE.read_text() if text is None else text), PROFILES[profile])
     if profile == "deep":
         data["max-time"] = int(os.environ.get("MAX_TIME", "900"))
     return SchemathesisConfig.from_dict(_merge(data, overrides or {}), base_dir=str(ROOT))
@@ -109,10 +122,8 @@ def load_schema(
     config = config or load_config()
     schema: Any
     if app is not None:
-        from mocks.apis import BY_NAME
-
         # Requests name `localhost`, a host the mock serves (Schemathesis' own, `testserver`, is refused).
-        path = BY_NAME[api].base_path
+        path = specs.facts(api).base_path
         schema = schemathesis.openapi.from_asgi(f"{path}/openapi.json", app, config=config, headers=IN_PROCESS_HOST)
         base_url = f"http://{IN_PROCESS_HOST['Host']}{path}"
         schema.config.update(base_url=base_url)
@@ -129,12 +140,16 @@ def load_schema(
         schema = schema.exclude(lambda ctx: ctx.operation.definition.raw.get("operationId") not in wanted)
     if read_only:
         schema = schema.exclude(lambda ctx: ctx.operation.method.upper() not in SAFE_METHODS)
-        schema = schema.exclude(operation_id=sorted(NOT_READ_ONLY))
+        schema = schema.exclude(lambda ctx: NOT_READ_ONLY in _side_effects(ctx))
     if shared:
-        schema = schema.exclude(operation_id=sorted(ACCOUNT_LEVEL))
-    if api == "heidi":
-        schema.auth(refresh_interval=JWT_REFRESH_SECONDS)(heidi_jwt_auth(jwt_fetcher(app, base_url)))
+        schema = schema.exclude(lambda ctx: NOT_SHARED in _side_effects(ctx))
+    if specs.facts(api).auth == "jwt-exchange":
+        schema.auth(refresh_interval=JWT_REFRESH_SECONDS)(jwt_exchange_auth(jwt_fetcher(app, base_url)))
     return schema
+
+
+def _side_effects(ctx: Any) -> list[str]:
+    return list(ctx.operation.definition.raw.get("x-side-effects") or ())
 
 
 def run(

@@ -1,4 +1,4 @@
-"""`python -m mocks [--host H] [--port P] [--seed N] [--latency MS] [--reload] ...`: serve the three mock APIs."""
+"""`python -m mocks [--host H] [--port P] [--seed N] [--latency MS] [--reload] ...`: serve the mock APIs."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import errno
 import os
 import socket
 import sys
+from collections.abc import Sequence
 
-from mocks.apis import APIS
 from mocks.config import from_env
 from mocks.dx.admin import credentials_table
 from mocks.http.guard import exposure_warning
 from mocks.serve.cli import OneLineParser, add_arguments, export, port
-from mocks.serve.server import build, run
+from mocks.serve.server import SpecError, build, load_specs, run
 from mocks.state.store import StateError
+from mocks.vendor import Vendor
+from mocks.vendors import VENDORS
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -27,11 +29,19 @@ def _port_is_free(host: str, port: int) -> bool:
 
 
 def banner(
-    host: str, port: int, seed: int, credentials: dict[str, str], state_file: str | None = None, workers: int = 1
+    host: str,
+    port: int,
+    seed: int,
+    credentials: dict[str, str],
+    state_file: str | None = None,
+    workers: int = 1,
+    vendors: Sequence[Vendor] = VENDORS,
 ) -> str:
+    """What `python -m mocks` prints at start: each API's base URL, docs and credentials (`credentials`: slug
+    -> one line), the admin routes and where the state is kept."""
     shown = f"[{host}]" if ":" in host else host
     lines = [f"Healthcare API mocks (seed {seed}) on http://{shown}:{port}/"]
-    for api in APIS:
+    for api in vendors:
         base = f"http://{shown}:{port}{api.base_path}"
         lines.append(f"  {api.title:<18} {base}   docs: {base}/ui/")
         lines.append(f"  {'':<18} {credentials[api.slug]}")
@@ -39,6 +49,17 @@ def banner(
     kept = f"in the SQLite file {state_file} (survives restarts)" if state_file else "in memory (STATE=<file> keeps it)"
     lines.append(f"  State: {kept}, {workers} worker process{'es' if workers > 1 else ''}")
     return "\n".join(lines)
+
+
+def _could_not_start(exc: Exception) -> int:
+    """Say in one line why the mock could not start (a spec or handler that does not load); exit code 2."""
+    cause = " ".join(str(exc).split())[:400]
+    print(
+        f"error: the mock could not start: {exc.__class__.__name__}: {cause}; "
+        "fix it (`make lint` validates the specs) and start again",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     environ["OWN_PORTS"] = ",".join(filter(None, (str(args.port), environ.get("OWN_PORTS"))))
     environ["MOCK_LISTEN"] = f"{args.host}:{args.port}"  # a served name; the landing page says where
     try:
-        config = from_env(environ=environ)
+        load_specs(VENDORS)  # first: the vendors' default credentials are read from their specs
+    except SpecError as exc:
+        return _could_not_start(exc)
+    try:
+        config = from_env(environ=environ, vendors=VENDORS)
         workers = worker_count(environ, config.state_file, args.reload)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -68,16 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a spec or handler that does not load: say which, in one line
-        cause = " ".join(str(exc).split())[:400]
-        print(
-            f"error: the mock could not start: {exc.__class__.__name__}: {cause}; "
-            "fix it (`make lint` validates the specs) and start again",
-            file=sys.stderr,
-        )
-        return 2
-    credentials = credentials_table(config.credentials)
+        return _could_not_start(exc)
+    credentials = credentials_table(VENDORS, config)
     print(banner(args.host, args.port, config.seed, credentials, config.state_file, workers), flush=True)
-    warning = exposure_warning(args.host, args.port, config)
+    warning = exposure_warning(args.host, args.port, config, VENDORS)
     if warning:
         print(warning, file=sys.stderr, flush=True)
     if args.reload or workers > 1:

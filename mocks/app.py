@@ -1,14 +1,13 @@
-"""`create_app`: one Connexion 3 ASGI app serving the three vendor APIs plus the mock's own routes."""
+"""`create_app`: one Connexion 3 ASGI app serving the vendor APIs (`mocks.vendors.VENDORS`) and the mock's routes."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import connexion
@@ -19,19 +18,22 @@ from connexion.resolver import Resolver
 from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Scope
 
 import specs
-from mocks.apis import APIS, api_for_path
 from mocks.config import MockConfig
 from mocks.context import MockContext
 from mocks.dx import admin, tools
-from mocks.dx.journal import Journal
+from mocks.dx.journal import Journal, masks_of
 from mocks.http.compiled import JSONIFIER
-from mocks.http.errors import MockError, render
+from mocks.http.errors import MockError, render, shape_for
 from mocks.http.fast_path import Dispatcher, compile_plans
+from mocks.http.full_chain import FullChain, full_chain_rules
 from mocks.http.guard import HostGuard, served_names
-from mocks.http.security import credential_checks, security_map
+from mocks.http.security import security_map
 from mocks.http.validation import ExplodedArrayURIParser, make_validator_map, middleware_stack
+from mocks.vendor import Vendor
+from mocks.vendors import VENDORS
 
 __all__ = ["context_of", "create_app"]
 _CONTEXT_ATTRIBUTE = "mock_context"
@@ -55,6 +57,15 @@ _HTTP_KINDS = {
     413: "too_large",
     415: "unsupported_media_type",
 }
+
+
+def _has_origin(api: str, scope: Scope, headers: Mapping[bytes, bytes]) -> bool:
+    return b"origin" in headers
+
+
+# Starlette's CORS middleware takes no `full_chain` classmethod: its rule is declared here, where it is installed.
+# A request with an `Origin` is CORS's to answer (its headers, or a preflight).
+FULL_CHAIN_DECLARED: dict[type, FullChain] = {CORSMiddleware: FullChain("cors", _has_origin)}
 
 
 def _validate_each_spec_once() -> None:
@@ -111,10 +122,12 @@ def _as_mock_error(exc: Exception) -> MockError:
     return MockError(f"Internal mock error: {exc.__class__.__name__}", "server_error")
 
 
-def _allow_index(documents: dict[str, dict[str, Any]]) -> list[tuple[str, re.Pattern[str], str]]:
+def _allow_index(
+    vendors: Sequence[Vendor], documents: dict[str, dict[str, Any]]
+) -> list[tuple[str, re.Pattern[str], str]]:
     """(api, full-path regex, "GET, PUT") for every spec path, to answer 405s with an exact `Allow`."""
     index = []
-    for api in APIS:
+    for api in vendors:
         for template, item in documents[api.name]["paths"].items():
             pattern = re.escape(api.base_path + template)
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
@@ -126,12 +139,12 @@ def _allow_index(documents: dict[str, dict[str, Any]]) -> list[tuple[str, re.Pat
 
 
 def _error_response_for(
-    allow: list[tuple[str, re.Pattern[str], str]],
+    vendors: Sequence[Vendor], allow: list[tuple[str, re.Pattern[str], str]]
 ) -> Callable[[str, Exception], tuple[int, bytes, str, dict[str, str]]]:
-    """Status, body, content type and headers of the error answering a request for `path`."""
+    """Status, body, content type and headers of the error answering a request for `path`, in the shape of
+    the vendor owning it (`errors.NEUTRAL` where none does)."""
 
     def respond(path: str, exc: Exception) -> tuple[int, bytes, str, dict[str, str]]:
-        api = api_for_path(path)
         error = _as_mock_error(exc)
         if error.kind == "server_error" and not isinstance(exc, MockError):
             ERROR_LOGGER.error("Unexpected error answering %.200s: %s", path, error.message, exc_info=exc)
@@ -139,7 +152,7 @@ def _error_response_for(
             methods = next((m for name, rx, m in allow if rx.match(path)), None)
             if methods:
                 error.headers["Allow"] = methods
-        return render(error, api.name if api else None, path)
+        return render(error, shape_for(path, vendors), path)
 
     return respond
 
@@ -156,17 +169,21 @@ def _error_handler(
     return handle
 
 
-def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any) -> connexion.AsyncApp:
-    """A fresh mock app with its own store, seeded from `seed` (or `config.seed` when a config is given)."""
-    config = (config or MockConfig(seed=seed)).with_(**overrides)
+def create_app(
+    seed: int = 0, config: MockConfig | None = None, vendors: Sequence[Vendor] = VENDORS, **overrides: Any
+) -> connexion.AsyncApp:
+    """A fresh mock app serving `vendors` with its own store, seeded from `seed` (or `config.seed` when a
+    config is given); credentials the config does not give are the vendors' defaults."""
+    vendors = tuple(vendors)
+    config = (config or MockConfig(seed=seed)).with_(**overrides).with_defaults(vendors)
     _validate_each_spec_once()
-    context = MockContext(config=config, specs={api.name: specs.load(api.name) for api in APIS})
+    context = MockContext(config=config, specs={api.name: specs.load(api.name) for api in vendors}, vendors=vendors)
     app = connexion.AsyncApp(__name__, specification_dir=str(specs.SPEC_DIR), middlewares=middleware_stack())
     validator_map = make_validator_map(config.max_body_bytes)
     resolvers = {}
-    for api in APIS:
-        module = importlib.import_module(f"mocks.vendors.{api.name}")
-        context.services[api.name] = module.Handlers(context)
+    checks = {api.name: dict(api.checks(config.credentials_for(api.name))) for api in vendors}
+    for api in vendors:
+        context.services[api.name] = api.handlers(context)
         resolvers[api.name] = _resolver(context.services[api.name])
         app.add_api(
             context.specs[api.name],
@@ -179,20 +196,29 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
             validator_map=validator_map,
             uri_parser_class=ExplodedArrayURIParser,
             jsonifier=JSONIFIER,
-            security_map=security_map(api.name, config.credentials),
+            security_map=security_map(checks[api.name]),
         )
-    respond = _error_response_for(_allow_index(context.specs))
+    respond = _error_response_for(vendors, _allow_index(vendors, context.specs))
     for error_class in (MockError, ProblemException, HTTPException, Exception):
         app.add_error_handler(error_class, _error_handler(respond))
-    journal = Journal(config.journal_size)
+    journal = Journal(config.journal_size, masks_of(vendors))
     # outermost of all: a request naming a foreign Host (DNS rebinding) reaches nothing, not even the journal
-    app.add_middleware(HostGuard, position=MiddlewarePosition.BEFORE_EXCEPTION, names=served_names(config))
+    app.add_middleware(
+        HostGuard, position=MiddlewarePosition.BEFORE_EXCEPTION, names=served_names(config), vendors=vendors
+    )
+    # What each middleware inside the dispatcher needs to see, read from Connexion's list (mocks/http/full_chain.py)
+    rules = functools.partial(
+        full_chain_rules, app.middleware.middlewares, Dispatcher, frozenset(middleware_stack()), FULL_CHAIN_DECLARED
+    )
     if config.fast_path:  # next outermost: what it cannot answer alone goes through all below
-        checks = {api.name: credential_checks(api.name, config.credentials) for api in APIS}
+        base_paths = {api.name: api.base_path for api in vendors}
         app.add_middleware(
             Dispatcher,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
-            routes=functools.partial(compile_plans, context.specs, resolvers, checks, config.validate_responses),
+            routes=functools.partial(
+                compile_plans, base_paths, context.specs, resolvers, checks, config.validate_responses
+            ),
+            rules=rules,
             record=journal.record,
             config=config,
             error_response=respond,
@@ -208,6 +234,7 @@ def create_app(seed: int = 0, config: MockConfig | None = None, **overrides: Any
     )
     dev = tools.install(app, context, journal)  # after CORS: the journal sits inside it
     admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear,))
+    rules()  # now as well: a feature installed without a rule fails here rather than at the first request
     context.start()  # seeds, unless a state file already holds this seed's data
     setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app

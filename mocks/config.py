@@ -1,24 +1,50 @@
-"""Settings of one mock server: seed, credentials, webhook schedule, limits. Read from env by `from_env`."""
+"""Settings of one mock server: seed, credentials, webhook schedule, limits. Read from env by `from_env`.
+
+What is particular to an API (its credential variables, its `<NAME>_LATENCY`) comes from the rows of the
+vendors it is given (`Configurable`: a vendor's name, settings and their defaults); this module names none.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
-from mocks.apis import APIS
 from mocks.values import Delay, parse_delay, parse_rate
 
 DEFAULT_CORS_ORIGINS = (r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?",)
 
 
 @dataclass(frozen=True)
-class Credentials:
-    impilo_api_key: str = "mock-impilo-api-key"
-    heidi_api_key: str = "mock-heidi-api-key"
-    heidi_jwt_secret: str = "mock-heidi-jwt-signing-secret-not-for-production"
-    heidi_jwt_ttl_seconds: int = 3600
-    legit_health_token: str = "mock-legit-health-token"
+class Setting:
+    """One configurable value of a vendor: the variable that sets it, the field of the vendor's credentials
+    it fills, and its default (None: the spec's `info.x-mock.credentials` value for `env`). `kind` int takes
+    whole numbers >= `minimum`. A `secret` left at its public default is named by the exposure warning."""
+
+    env: str
+    field: str
+    default: Any = None
+    kind: type = str
+    minimum: int = 0
+    secret: bool = True
+
+    def read(self, env: Mapping[str, str], default: Any) -> Any:
+        if self.kind is int:
+            return _int(env, self.env, default, self.minimum)
+        return env.get(self.env, default)
+
+
+class Configurable(Protocol):
+    """What `from_env` needs of a vendor (`mocks.vendor.Vendor` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def settings(self) -> Sequence[Setting]: ...
+
+    def defaults(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +59,9 @@ class Conditions:
 @dataclass(frozen=True)
 class MockConfig:
     seed: int = 0
-    credentials: Credentials = field(default_factory=Credentials)
+    # API name -> credential field -> value (`Setting.field`); what is missing is the vendor's default,
+    # filled in by `with_defaults` (create_app does): {"heidi": {"jwt_ttl_seconds": 60}} changes one value.
+    credentials: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Seconds between webhook retries; the vendor waits 15/30/60 minutes, the mock 15/30/60 seconds.
     webhook_retry_schedule: tuple[float, ...] = (15.0, 30.0, 60.0)
     webhook_timeout_seconds: float = 5.0
@@ -66,6 +94,15 @@ class MockConfig:
 
     def conditions_for(self, api: str) -> Conditions:
         return self.conditions.get(api, Conditions())
+
+    def credentials_for(self, api: str) -> Mapping[str, Any]:
+        """One API's credential values by field (`api_key`, `jwt_secret` ...)."""
+        return self.credentials.get(api, {})
+
+    def with_defaults(self, vendors: Iterable[Configurable]) -> MockConfig:
+        """This config with each vendor's default credentials where it gives none."""
+        filled = {v.name: {**v.defaults(), **self.credentials.get(v.name, {})} for v in vendors}
+        return self.with_(credentials={**self.credentials, **filled})
 
     def with_(self, **changes: object) -> MockConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -109,13 +146,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _conditions(env: Mapping[str, str]) -> dict[str, Conditions]:
-    """LATENCY / ERROR_RATE for every API, overridden per API by e.g. IMPILO_LATENCY, HEIDI_ERROR_RATE."""
+def _conditions(env: Mapping[str, str], names: Iterable[str]) -> dict[str, Conditions]:
+    """LATENCY / ERROR_RATE for every API, overridden per API by `<NAME>_LATENCY`, `<NAME>_ERROR_RATE`."""
     found = {}
-    for api in APIS:
-        latency = next((n for n in (f"{api.name.upper()}_LATENCY", "LATENCY") if _set(env, n)), None)
-        rate = next((n for n in (f"{api.name.upper()}_ERROR_RATE", "ERROR_RATE") if _set(env, n)), None)
-        found[api.name] = Conditions(
+    for name in names:
+        latency = next((n for n in (f"{name.upper()}_LATENCY", "LATENCY") if _set(env, n)), None)
+        rate = next((n for n in (f"{name.upper()}_ERROR_RATE", "ERROR_RATE") if _set(env, n)), None)
+        found[name] = Conditions(
             latency_ms=parse_delay(env[latency], latency) if latency else (0, 0),
             error_rate=parse_rate(env[rate], rate) if rate else 0.0,
         )
@@ -142,21 +179,21 @@ def _listen(env: Mapping[str, str]) -> tuple[str, int] | None:
     return (host, int(port)) if host and port.isdigit() else None
 
 
-def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> MockConfig:
-    """Config from `MOCK_*` / vendor credential variables; unknown values raise ValueError with the cause."""
+def _credentials(env: Mapping[str, str], vendor: Configurable) -> dict[str, Any]:
+    defaults = vendor.defaults()
+    return {s.field: s.read(env, defaults[s.field]) for s in vendor.settings}
+
+
+def from_env(
+    seed: int | None = None, environ: Mapping[str, str] | None = None, vendors: Sequence[Configurable] = ()
+) -> MockConfig:
+    """Config from the environment: the mock's variables, and the settings and conditions of `vendors` (none
+    are read for a vendor not given); unknown values raise ValueError with the cause."""
     env = os.environ if environ is None else environ
-    defaults = Credentials()
-    credentials = Credentials(
-        impilo_api_key=env.get("IMPILO_API_KEY", defaults.impilo_api_key),
-        heidi_api_key=env.get("HEIDI_API_KEY", defaults.heidi_api_key),
-        heidi_jwt_secret=env.get("HEIDI_JWT_SECRET", defaults.heidi_jwt_secret),
-        heidi_jwt_ttl_seconds=_int(env, "HEIDI_JWT_TTL", defaults.heidi_jwt_ttl_seconds, minimum=1),
-        legit_health_token=env.get("LEGIT_HEALTH_TOKEN", defaults.legit_health_token),
-    )
     base = MockConfig()
     return MockConfig(
         seed=_int(env, "SEED", base.seed) if seed is None else seed,
-        credentials=credentials,
+        credentials={vendor.name: _credentials(env, vendor) for vendor in vendors},
         webhook_retry_schedule=_floats(env["WEBHOOK_RETRIES"])
         if "WEBHOOK_RETRIES" in env
         else base.webhook_retry_schedule,
@@ -169,7 +206,7 @@ def from_env(seed: int | None = None, environ: dict[str, str] | None = None) -> 
         body_timeout_seconds=_seconds(env, "BODY_TIMEOUT", base.body_timeout_seconds),
         validate_responses=env.get("VALIDATE_RESPONSES", "1") not in ("0", "false", "no"),
         cors_origin_regex=env.get("CORS_ORIGINS", base.cors_origin_regex),
-        conditions=_conditions(env),
+        conditions=_conditions(env, [vendor.name for vendor in vendors]),
         journal_size=_int(env, "JOURNAL_SIZE", base.journal_size, minimum=1),
         access_log=env.get("ACCESS_LOG", "0") not in ("", "0", "false", "no"),
         state_file=env.get("STATE") or None,

@@ -15,6 +15,7 @@ from mocks.state.backends import open_store
 from mocks.state.fakedata import SchemaFaker
 from mocks.state.outbox import Outbox
 from mocks.state.store import INTERNAL_API, StateError, Store
+from mocks.vendor import Vendor
 
 
 def another_seed(state_file: str, found: int, asked: int) -> str:
@@ -28,7 +29,8 @@ def another_seed(state_file: str, found: int, asked: int) -> str:
 @dataclass
 class MockContext:
     config: MockConfig
-    specs: dict[str, dict[str, Any]]
+    specs: dict[str, dict[str, Any]]  # API name -> its resolved spec
+    vendors: tuple[Vendor, ...] = ()  # what the app serves
     store: Store = field(init=False)
     faker: SchemaFaker = field(init=False)
     outbox: Outbox = field(init=False)

@@ -40,6 +40,7 @@ class Facts:
     credentials: dict[str, str]  # environment variable -> the mock's default value
     error_content_type: str  # of every 4xx/5xx body
     error_schema: dict[str, Any]  # the resolved component schema of every 4xx/5xx body
+    auth: str | None = None  # how a client gets its bearer token, when not a configured header (jwt-exchange)
 
     @property
     def base_path(self) -> str:
@@ -86,6 +87,7 @@ def facts(api: str) -> Facts:
             credentials={str(k): str(v) for k, v in mock["credentials"].items()},
             error_content_type=errors["contentType"],
             error_schema=document["components"]["schemas"][errors["schema"]],
+            auth=mock.get("auth"),
         )
     except KeyError as exc:
         raise KeyError(f"{source_path(api)}: info.x-mock lacks {exc}") from exc

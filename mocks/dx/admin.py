@@ -7,30 +7,32 @@ Admin API (documented in README):
 - `GET  /__mock/outbox[?api=]`      emails/SMS the mock "sent";  `DELETE` empties it
 - `GET  /__mock/webhooks/attempts`  every webhook delivery attempt (status, error, time)
 - `GET  /__mock/requests[?api=&method=&path=&status=&limit=]`  the request journal; `DELETE` empties it
-- `GET  /__mock/summary`            seed and record counts per collection (for the landing page)
+- `GET  /__mock/summary`            seed, record counts per collection (for the landing page), and
+                                    `fastPath`: requests the compiled plans served, and those handed on to
+                                    Connexion's chain by reason (mocks/http/fast_path.py)
 - API-specific routes contributed by each API's handlers (`admin_routes()`), e.g. advancing an order.
 Those that change state (POST, DELETE) take no body or a JSON one, and refuse a foreign `Origin`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import connexion
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from mocks.apis import APIS
-from mocks.config import Credentials
+from mocks.config import MockConfig
 from mocks.context import MockContext
 from mocks.dx.routes import landing_page
 from mocks.dx.safejson import JSONResponse, redacted
 from mocks.http.guard import admin_only, reach
+from mocks.vendor import Vendor
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def apis_index(request: Request) -> list[dict[str, str]]:
+def apis_index(request: Request, vendors: Sequence[Vendor]) -> list[dict[str, str]]:
     root = str(request.base_url).rstrip("/")
     return [
         {
@@ -40,16 +42,13 @@ def apis_index(request: Request) -> list[dict[str, str]]:
             "specUrl": f"{root}{api.base_path}/openapi.json",
             "docsUrl": f"{root}{api.base_path}/ui/",
         }
-        for api in APIS
+        for api in vendors
     ]
 
 
-def credentials_table(c: Credentials) -> dict[str, str]:
-    return {
-        "impilo": f"Impilo-API-Key: {c.impilo_api_key}",
-        "heidi": f"Heidi-Api-Key: {c.heidi_api_key} (GET /jwt, then Authorization: Bearer <token>)",
-        "legit-health": f"Authorization: Bearer {c.legit_health_token}",
-    }
+def credentials_table(vendors: Sequence[Vendor], config: MockConfig) -> dict[str, str]:
+    """Slug -> how to send that API's credentials, one line each (landing page, start-up banner)."""
+    return {vendor.slug: vendor.hint(config.credentials_for(vendor.name)) for vendor in vendors}
 
 
 def mount(
@@ -71,12 +70,15 @@ def mount(
     @route("/", "GET")
     async def index(request: Request) -> Response:
         config, (where, exposed) = context.config, reach(context.config.listen)
-        page = landing_page(apis_index(request), credentials_table(config.credentials), config.seed, where, exposed)
+        vendors = context.vendors
+        page = landing_page(
+            apis_index(request, vendors), credentials_table(vendors, config), config.seed, where, exposed
+        )
         return HTMLResponse(page)
 
     @route("/apis.json", "GET")
     async def apis_json(request: Request) -> Response:
-        return JSONResponse(apis_index(request))
+        return JSONResponse(apis_index(request, context.vendors))
 
     @route("/healthz", "GET")
     async def healthz(request: Request) -> Response:

@@ -9,6 +9,7 @@ response's first example, or a body generated from its schema.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -19,8 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mocks.dx.sample import sample
 from mocks.dx.scenario import NO_SCENARIO, SCOPE_KEY, Scenario, Simulator
 from mocks.dx.traffic import vendor_api
-from mocks.http.errors import API_COLUMN, KINDS, RENDERERS, MockError, bad_request
+from mocks.http.errors import MockError, bad_request
+from mocks.http.full_chain import FullChain
 from mocks.state.fakedata import SchemaFaker
+from mocks.vendor import Vendor
 
 METHODS = ("get", "put", "post", "patch", "delete")
 INJECTABLE = (429, *range(500, 600))  # what ERROR_RATE may answer, when the operation documents it
@@ -90,12 +93,10 @@ def _media(response: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     return media_type, (content[media_type] if media_type else {})
 
 
-def _error_body(operation: Operation, status: int, path: str, message: str) -> dict[str, Any]:
-    column = API_COLUMN[operation.api]
-    kind = next((k for k, row in KINDS.items() if row[column] == status), None)
+def _error_body(vendor: Vendor, status: int, path: str, message: str) -> dict[str, Any]:
+    kind = vendor.errors.kind_of(status)
     error = MockError(message, kind or "server_error", None if kind else ERROR_TYPES.get(status, "MockError"))
-    renderer, _ = RENDERERS[operation.api]
-    return renderer(error, status, path)
+    return vendor.errors.render(error, status, path)
 
 
 def _success_body(operation: Operation, status: int, media: dict[str, Any], faker: SchemaFaker) -> Any:
@@ -108,16 +109,18 @@ def _success_body(operation: Operation, status: int, media: dict[str, Any], fake
     return sample(media.get("schema", {}), faker, f"{operation.operation_id}:{status}")
 
 
-def build(operation: Operation, status: int, example: str | None, path: str, faker: SchemaFaker, why: str) -> Response:
-    """The documented response `status` of `operation`, with `example` as its body when named."""
+def build(
+    vendor: Vendor, operation: Operation, status: int, example: str | None, path: str, faker: SchemaFaker, why: str
+) -> Response:
+    """The documented response `status` of `operation` (of `vendor`), with `example` as its body when named."""
     response = operation.responses[str(status)]
     media_type, media = _media(response)
     body: Any = None
     if example is not None:
         body = operation.examples(status)[example]
     elif status >= 400:
-        body = _error_body(operation, status, path, f"{HTTPStatus(status).phrase} ({why})")
-        media_type = media_type or RENDERERS[operation.api][1]
+        body = _error_body(vendor, status, path, f"{HTTPStatus(status).phrase} ({why})")
+        media_type = media_type or vendor.errors.content_type
     elif media_type is not None:
         body = _success_body(operation, status, media, faker)
     headers = {
@@ -134,20 +137,39 @@ class ForcedResponseMiddleware:
     """ASGI middleware (after security, before validation): answer forced or injected responses."""
 
     def __init__(
-        self, app: ASGIApp, operations: dict[tuple[str, str], Operation], simulator: Simulator, faker: SchemaFaker
+        self,
+        app: ASGIApp,
+        operations: dict[tuple[str, str], Operation],
+        simulator: Simulator,
+        faker: SchemaFaker,
+        vendors: Sequence[Vendor],
     ) -> None:
-        self.app, self.operations, self.simulator, self.faker = app, operations, simulator, faker
+        self.app, self.operations, self.simulator, self.faker, self.vendors = app, operations, simulator, faker, vendors
 
-    def _operation(self, scope: Scope) -> Operation | None:
-        api = vendor_api(scope["path"]) if scope["type"] == "http" else None
+    @classmethod
+    def full_chain(cls, simulator: Simulator, vendors: Sequence[Vendor], **_: Any) -> FullChain:
+        """A response forced by `Prefer` or `__code`/`__example`, or an API with injected errors
+        (`ERROR_RATE`): this middleware must see the request."""
+        config = simulator.config
+        failing = frozenset(api.name for api in vendors if config.conditions_for(api.name).error_rate > 0)
+
+        def needs(api: str, scope: Scope, headers: Mapping[bytes, bytes]) -> bool:
+            return b"prefer" in headers or b"__" in scope["query_string"] or api in failing
+
+        return FullChain("forced-response", needs)
+
+    def _operation(self, scope: Scope) -> tuple[Vendor, Operation] | None:
+        api = vendor_api(scope["path"], self.vendors) if scope["type"] == "http" else None
         routed = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-        return self.operations.get((api.name, routed)) if api and routed else None
+        operation = self.operations.get((api.name, routed)) if api and routed else None
+        return (api, operation) if api and operation else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        operation = self._operation(scope)
-        if operation is None:
+        found = self._operation(scope)
+        if found is None:
             await self.app(scope, receive, send)
             return
+        vendor, operation = found
         scenario: Scenario = scope["extensions"].get(SCOPE_KEY, NO_SCENARIO)
         if scenario.problem:
             raise bad_request(f"Prefer {scenario.problem}")
@@ -161,5 +183,5 @@ class ForcedResponseMiddleware:
                 await self.app(scope, receive, send)
                 return
             status, example, why = injected, None, "injected by ERROR_RATE"
-        response = build(operation, status, example, scope["path"], self.faker, why)
+        response = build(vendor, operation, status, example, scope["path"], self.faker, why)
         await response(scope, receive, send)

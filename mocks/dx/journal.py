@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,6 +25,8 @@ from mocks.dx import safejson
 from mocks.dx.scenario import SCOPE_KEY
 from mocks.dx.traffic import vendor_api
 from mocks.http.exchange import Exchange
+from mocks.http.full_chain import FullChain, every_request
+from mocks.vendor import Vendor
 
 Entry = dict[str, Any]
 Headers = list[tuple[bytes, bytes]]
@@ -32,30 +34,33 @@ ACCESS_LOGGER = "mocks.access"
 BODY_LIMIT = 64 * 1024  # bytes of each body kept in the journal
 
 
-def _keep_scheme(value: str) -> str:
+def keep_scheme(value: str) -> str:
+    """`Bearer abc` -> `Bearer ***`."""
     scheme, _, rest = value.partition(" ")
     return f"{scheme} {safejson.MASK}" if rest else safejson.MASK
 
 
-def _hidden(value: str) -> str:
+def hidden(value: str) -> str:
+    """Any value -> `***`."""
     return safejson.MASK
 
 
-# credential header -> how it is shown: `Bearer abc` -> `Bearer ***`; keys and cookies -> `***`
-MASKED: dict[str, Callable[[str], str]] = {
-    "authorization": _keep_scheme,
-    "proxy-authorization": _keep_scheme,
-    "impilo-api-key": _hidden,
-    "heidi-api-key": _hidden,
-    "cookie": _hidden,
-    "set-cookie": _hidden,
+Masks = Mapping[str, Callable[[str], str]]
+# credential headers of every API -> how they are shown; each vendor adds its own (`Vendor.masked_headers`)
+MASKED: Masks = {
+    "authorization": keep_scheme,
+    "proxy-authorization": keep_scheme,
+    "cookie": hidden,
+    "set-cookie": hidden,
 }
 
 
-def mask(name: str, value: str) -> str:
-    """A credential header's value masked (`MASKED`); other headers unchanged."""
-    masked = MASKED.get(name)
-    return masked(value) if masked else value
+def masks_of(vendors: Iterable[Vendor]) -> dict[str, Callable[[str], str]]:
+    """`MASKED` and the credential headers of `vendors`, by lower-case name."""
+    found = dict(MASKED)
+    for vendor in vendors:
+        found.update({name.lower(): masked for name, masked in vendor.masked_headers.items()})
+    return found
 
 
 def readable(raw: bytes, content_type: str) -> tuple[Any, bool]:
@@ -78,13 +83,14 @@ def _header_dict(raw: Headers) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
 
 
-def _masked_headers(raw: Headers) -> dict[str, str]:
-    return {name: mask(name, value) for name, value in _header_dict(raw).items()}
+def _masked_headers(raw: Headers, masks: Masks) -> dict[str, str]:
+    return {name: masks[name](value) if name in masks else value for name, value in _header_dict(raw).items()}
 
 
-def as_entry(exchange: Exchange) -> Entry:
-    """One exchange as the journal lists it: credentials masked, bodies as JSON or text."""
-    headers, response_headers = _masked_headers(exchange.headers), _masked_headers(exchange.response_headers)
+def as_entry(exchange: Exchange, masks: Masks = MASKED) -> Entry:
+    """One exchange as the journal lists it: credential headers (`masks`) masked, bodies as JSON or text."""
+    headers = _masked_headers(exchange.headers, masks)
+    response_headers = _masked_headers(exchange.response_headers, masks)
     body, body_is_text = readable(exchange.body, headers.get("content-type", ""))
     response_body, response_body_is_text = readable(exchange.response_body, response_headers.get("content-type", ""))
     return {
@@ -121,9 +127,10 @@ FILTERS: dict[str, Callable[[Exchange, str], bool]] = {
 
 
 class Journal:
-    """The last `size` exchanges, oldest first, thread-safe."""
+    """The last `size` exchanges, oldest first, thread-safe; listed with the headers of `masks` masked."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, masks: Masks = MASKED) -> None:
+        self.masks = masks
         self._entries: deque[Exchange] = deque(maxlen=size)
         self._lock = threading.Lock()
         self._next_id = 1
@@ -138,7 +145,7 @@ class Journal:
         wanted = {name: value for name, value in (filters or {}).items() if name in FILTERS and value}
         with self._lock:
             found = [e for e in self._entries if all(FILTERS[n](e, v) for n, v in wanted.items())]
-        return [as_entry(e) for e in (found[-limit:] if limit else found)]
+        return [as_entry(e, self.masks) for e in (found[-limit:] if limit else found)]
 
     def clear(self) -> None:
         with self._lock:
@@ -148,18 +155,26 @@ class Journal:
 class JournalMiddleware:
     """ASGI middleware (outermost but CORS): journal vendor traffic, write access log lines."""
 
-    def __init__(self, app: ASGIApp, journal: Journal, access_log: bool, body_limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, journal: Journal, access_log: bool, body_limit: int, vendors: Sequence[Vendor]
+    ) -> None:
         # Bytes of a body kept: one more than the journal shows, so it can say the body was cut (500 entries of
         # up to MAX_BODY_BYTES each could hold 500 MB otherwise).
-        self.app, self.journal, self.access_log = app, journal, access_log
+        self.app, self.journal, self.access_log, self.vendors = app, journal, access_log, vendors
         self.body_limit = min(body_limit, BODY_LIMIT + 1)
         self.logger = logging.getLogger(ACCESS_LOGGER)
+
+    @classmethod
+    def full_chain(cls, access_log: bool, **_: Any) -> FullChain:
+        """With the access log on, every request (its lines are written here only); otherwise none: the
+        compiled dispatcher records its own answers in the journal."""
+        return FullChain("access-log", every_request if access_log else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        api = vendor_api(scope["path"])
+        api = vendor_api(scope["path"], self.vendors)
         logged = self.access_log and (api is not None or scope["method"] != "GET")
         if api is None and not logged:
             await self.app(scope, receive, send)

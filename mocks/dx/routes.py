@@ -1,5 +1,6 @@
 """The mock's developer routes: the journal (`/__mock/requests`), a state summary for the landing page
-(`/__mock/summary`), the landing page itself (`/`) and its static files (`/__mock/static/<name>`)."""
+(`/__mock/summary`: record counts, and what the fast path served and handed on to Connexion's chain, by
+reason), the landing page itself (`/`) and its static files (`/__mock/static/<name>`)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def routes(context: MockContext, journal: Journal) -> list[Route]:
             api: {name: len(records) for name, records in group.items()}
             for api, group in context.store.export().items()
         }
-        return JSONResponse({"seed": context.config.seed, "collections": counts})
+        return JSONResponse({"seed": context.config.seed, "collections": counts, "fastPath": context.dispatch.report()})
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]

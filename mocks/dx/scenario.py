@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mocks.apis import APIS
 from mocks.config import MockConfig
 from mocks.dx.traffic import vendor_api
+from mocks.http.full_chain import FullChain
 from mocks.values import Delay, parse_delay, parse_prefer
+from mocks.vendor import Vendor
 
 SCOPE_KEY = "mock_scenario"
 QUERY_FALLBACKS = {"__code": "code", "__example": "example", "__delay": "delay"}
@@ -82,11 +84,11 @@ class Simulator:
     """Seeded randomness for latency and injected errors: one stream per API and purpose, so the same
     `SEED` and the same requests give the same delays and failures on a replay."""
 
-    def __init__(self, config: MockConfig) -> None:
+    def __init__(self, config: MockConfig, apis: Sequence[str]) -> None:
         self.config = config
         self._streams = {
-            (api.name, purpose): random.Random(f"{config.seed}:{api.name}:{purpose}")
-            for api in APIS
+            (api, purpose): random.Random(f"{config.seed}:{api}:{purpose}")
+            for api in apis
             for purpose in ("latency", "errors")
         }
 
@@ -108,11 +110,23 @@ class Simulator:
 class ScenarioMiddleware:
     """ASGI middleware (before routing): strip `__*` query fallbacks, keep the `Scenario`, apply delays."""
 
-    def __init__(self, app: ASGIApp, simulator: Simulator) -> None:
-        self.app, self.simulator = app, simulator
+    def __init__(self, app: ASGIApp, simulator: Simulator, vendors: Sequence[Vendor]) -> None:
+        self.app, self.simulator, self.vendors = app, simulator, vendors
+
+    @classmethod
+    def full_chain(cls, simulator: Simulator, vendors: Sequence[Vendor], **_: Any) -> FullChain:
+        """A `Prefer` header, a `__*` query parameter (any `__`: the check is on raw bytes) or an API with
+        simulated latency: this middleware must see the request."""
+        config = simulator.config
+        slow = frozenset(api.name for api in vendors if config.conditions_for(api.name).latency_ms != (0, 0))
+
+        def needs(api: str, scope: Scope, headers: Mapping[bytes, bytes]) -> bool:
+            return b"prefer" in headers or b"__" in scope["query_string"] or api in slow
+
+        return FullChain("scenario", needs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        api = vendor_api(scope["path"]) if scope["type"] == "http" else None
+        api = vendor_api(scope["path"], self.vendors) if scope["type"] == "http" else None
         if api is None:
             await self.app(scope, receive, send)
             return

@@ -30,20 +30,25 @@ def install(app: connexion.AsyncApp, context: MockContext, journal: Journal) -> 
     handling, so it sees every response as sent, errors included.
     """
     config = context.config
-    simulator = Simulator(config)
+    vendors = context.vendors
+    simulator = Simulator(config, [vendor.name for vendor in vendors])
     app.add_middleware(
         JournalMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         journal=journal,
         access_log=config.access_log,
         body_limit=config.max_body_bytes,
+        vendors=vendors,
     )
-    app.add_middleware(ScenarioMiddleware, position=MiddlewarePosition.BEFORE_ROUTING, simulator=simulator)
+    app.add_middleware(
+        ScenarioMiddleware, position=MiddlewarePosition.BEFORE_ROUTING, simulator=simulator, vendors=vendors
+    )
     app.add_middleware(
         ForcedResponseMiddleware,
         position=MiddlewarePosition.BEFORE_VALIDATION,
         operations=operations_of(context.specs),
         simulator=simulator,
         faker=SchemaFaker(config.seed),
+        vendors=vendors,
     )
     return DevTools(journal=journal, routes=routes(context, journal))

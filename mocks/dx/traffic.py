@@ -3,14 +3,16 @@ except its Swagger UI and served spec."""
 
 from __future__ import annotations
 
-from mocks.apis import Api, api_for_path
+from collections.abc import Iterable
+
+from mocks.vendor import Vendor, owner_of
 
 _DOCS_SUFFIXES = ("/openapi.json", "/openapi.yaml", "/swagger.json", "/swagger.yaml")
 
 
-def vendor_api(path: str) -> Api | None:
-    """The API a request path calls, or None for the mock's own routes and each API's docs."""
-    api = api_for_path(path)
+def vendor_api(path: str, vendors: Iterable[Vendor]) -> Vendor | None:
+    """The vendor a request path calls, or None for the mock's own routes and each API's docs."""
+    api = owner_of(path, vendors)
     if api is None:
         return None
     rest = path[len(api.base_path) :]

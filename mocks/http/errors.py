@@ -1,19 +1,17 @@
-"""The mock's error taxonomy and the one place that renders it in each vendor's own shape.
+"""The mock's error taxonomy and the one place that renders it in an API's own shape.
 
-Handlers, validators and security checks raise `MockError` subclasses; `render` turns one into the body
-Impilo, Heidi or Legit.Health would send, chosen by the API that owns the request path.
+Handlers, validators and security checks raise `MockError` subclasses; `render` turns one into the body the
+API owning the request path would send, by that API's `ErrorShape` (each vendor's row holds one), or into
+`NEUTRAL` where no API owns the path.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
-
-from mocks.apis import api_for_path
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -71,84 +69,95 @@ def conflict(message: str, error_type: str | None = None) -> MockError:
     return MockError(message, "conflict", error_type)
 
 
-# kind -> (status for Impilo, Heidi, Legit.Health, default error type name)
-KINDS: dict[str, tuple[int, int, int, str]] = {
-    "bad_request": (400, 400, 400, "BadRequestError"),
-    "validation": (400, 422, 400, "RequestValidationError"),
-    "unauthorized": (401, 401, 401, "InvalidTokenError"),
-    "forbidden": (403, 403, 403, "ForbiddenError"),
-    "not_found": (404, 404, 404, "NotFoundError"),
-    "method_not_allowed": (405, 405, 405, "MethodNotAllowedError"),
-    "not_acceptable": (406, 406, 406, "NotAcceptableError"),
-    "timeout": (408, 408, 408, "RequestTimeoutError"),
-    "conflict": (409, 409, 409, "ConflictError"),
-    "too_large": (413, 413, 413, "PayloadTooLargeError"),
-    "unsupported_media_type": (415, 415, 415, "UnsupportedMediaTypeError"),
-    "server_error": (500, 500, 500, "InternalServerError"),
+# kind -> (status, default error type name). A vendor answering a kind with another status says so in its
+# `ErrorShape.statuses` (Heidi: validation -> 422). The order matters: a status maps back to its first kind.
+KINDS: dict[str, tuple[int, str]] = {
+    "bad_request": (400, "BadRequestError"),
+    "validation": (400, "RequestValidationError"),
+    "unauthorized": (401, "InvalidTokenError"),
+    "forbidden": (403, "ForbiddenError"),
+    "not_found": (404, "NotFoundError"),
+    "method_not_allowed": (405, "MethodNotAllowedError"),
+    "not_acceptable": (406, "NotAcceptableError"),
+    "timeout": (408, "RequestTimeoutError"),
+    "conflict": (409, "ConflictError"),
+    "too_large": (413, "PayloadTooLargeError"),
+    "unsupported_media_type": (415, "UnsupportedMediaTypeError"),
+    "server_error": (500, "InternalServerError"),
 }
-API_COLUMN = {"impilo": 0, "heidi": 1, "legit_health": 2}
+
+Renderer = Callable[[MockError, int, str], dict[str, Any]]
 
 
-def status_of(error: MockError, api: str | None) -> int:
-    return int(KINDS[error.kind][API_COLUMN.get(api or "impilo", 0)])
+def type_name(error: MockError) -> str:
+    """The error's own type name, else its kind's default (`NotFoundError`)."""
+    return error.error_type or KINDS[error.kind][1]
 
 
-def _impilo(error: MockError, status: int, path: str) -> dict[str, Any]:
-    return {
-        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "status": status,
-        "error": HTTPStatus(status).phrase,
-        "message": error.message,
-        "path": path,
-        "errors": [{"field": v.location, "message": v.message} for v in error.violations],
-    }
+def phrase(status: int) -> str:
+    """The reason phrase of a status ("Not Found"); "Error" for a status HTTP does not name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
-def _loc(location: str) -> list[str | int]:
-    """FastAPI-style location: `body.identifiers.0.value` -> ["body", "identifiers", 0, "value"]."""
-    return [int(part) if part.isascii() and part.isdigit() else part for part in location.split(".")]
-
-
-def _heidi(error: MockError, status: int, path: str) -> dict[str, Any]:
-    detail: dict[str, Any] = {"msg": error.message, "type": error.error_type or KINDS[error.kind][3]}
+def _neutral(error: MockError, status: int, path: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": status, "error": phrase(status), "message": error.message}
     if error.violations:
-        detail["errors"] = [{"loc": _loc(v.location), "msg": v.message} for v in error.violations]
-    return {"detail": detail}
-
-
-def _legit_health(error: MockError, status: int, path: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": f"https://tools.ietf.org/html/rfc9110#status.{status}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": error.message,
-    }
-    if error.violations:
-        body["violations"] = [{"propertyPath": v.location, "message": v.message} for v in error.violations]
+        body["violations"] = [{"location": v.location, "message": v.message} for v in error.violations]
     return body
 
 
-Renderer = Callable[[MockError, int, str], dict[str, Any]]
-RENDERERS: dict[str, tuple[Renderer, str]] = {
-    "impilo": (_impilo, "application/json"),
-    "heidi": (_heidi, "application/json"),
-    "legit_health": (_legit_health, "application/problem+json"),
-}
+@dataclass(frozen=True)
+class ErrorShape:
+    """How one API words its errors: the body `render` writes, its content type, and the statuses by kind
+    that differ from `KINDS`."""
+
+    render: Renderer
+    content_type: str
+    statuses: Mapping[str, int] = field(default_factory=dict)
+
+    def status_of(self, error: MockError) -> int:
+        return self.statuses.get(error.kind, KINDS[error.kind][0])
+
+    def kind_of(self, status: int) -> str | None:
+        """The first kind this shape answers with `status` (None when no kind has it: 429, 503 ...)."""
+        return next((kind for kind, (default, _) in KINDS.items() if self.statuses.get(kind, default) == status), None)
 
 
-def render(error: MockError, api: str | None, path: str) -> tuple[int, bytes, str, dict[str, str]]:
-    """Status, body bytes, content type and extra headers for one error, in the owning vendor's shape."""
-    status = status_of(error, api)
-    renderer, content_type = RENDERERS.get(api or "", (_impilo, "application/json"))
-    body = renderer(error, status, path)
-    return status, json.dumps(body).encode(), content_type, dict(error.headers)
+# The shape of errors on paths no API owns (a 404 outside every base path, a refused Host for `/__mock/state`):
+# `{"status", "error" (reason phrase), "message"}` as the mock's own routes answer (`{"message"}`), with
+# `violations` [{location, message}] when there are any.
+NEUTRAL = ErrorShape(_neutral, "application/json")
 
 
-def error_messages(error: MockError, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+class Owner(Protocol):
+    """An API as error rendering sees it (`mocks.vendor.Vendor` is one): the paths it owns, its error shape."""
+
+    @property
+    def errors(self) -> ErrorShape: ...
+
+    def owns(self, path: str) -> bool: ...
+
+
+def shape_for(path: str, owners: Iterable[Owner]) -> ErrorShape | None:
+    """The error shape of the API owning `path`, None when no API does."""
+    return next((owner.errors for owner in owners if owner.owns(path)), None)
+
+
+def render(error: MockError, shape: ErrorShape | None, path: str) -> tuple[int, bytes, str, dict[str, str]]:
+    """Status, body bytes, content type and extra headers for one error, in `shape` (`NEUTRAL` if None)."""
+    shape = shape or NEUTRAL
+    status = shape.status_of(error)
+    body = shape.render(error, status, path)
+    return status, json.dumps(body).encode(), shape.content_type, dict(error.headers)
+
+
+def error_messages(error: MockError, path: str, owners: Iterable[Owner]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two ASGI messages (start, body) answering a request for `path` with `error`, in the shape of the
-    API owning the path: for the layers outside Connexion (the Host guard, the body deadline)."""
-    api = api_for_path(path)
-    status, body, content_type, headers = render(error, api.name if api else None, path)
+    API of `owners` owning the path: for the layers outside Connexion (the Host guard, the body deadline)."""
+    status, body, content_type, headers = render(error, shape_for(path, owners), path)
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     raw += [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
     return {"type": "http.response.start", "status": status, "headers": raw}, {

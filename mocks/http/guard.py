@@ -21,16 +21,15 @@ import re
 import socket
 import textwrap
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import fields
+from typing import Protocol
 
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.apis import BY_NAME
-from mocks.config import Credentials, MockConfig
-from mocks.http.errors import MockError, error_messages
+from mocks.config import Configurable, MockConfig
+from mocks.http.errors import MockError, Owner, error_messages
 
 __all__ = ["HostGuard", "admin_only", "exposure_warning", "is_loopback", "reach", "served_names"]
 
@@ -41,13 +40,13 @@ VERDICTS_KEPT = 256  # distinct Host values remembered; forgotten all at once be
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MEDIA = "application/json"
 WIDTH = 104  # the start-up warning's lines
-# Credentials field -> the API it belongs to, to name the APIs still on the public default credentials.
-CREDENTIAL_API = {
-    "impilo_api_key": "impilo",
-    "heidi_api_key": "heidi",
-    "heidi_jwt_secret": "heidi",
-    "legit_health_token": "legit_health",
-}
+
+
+class Credentialed(Configurable, Protocol):
+    """An API as the exposure warning sees it (`mocks.vendor.Vendor` is one): its settings and its title."""
+
+    @property
+    def title(self) -> str: ...
 
 
 def _literal(host: str) -> str:
@@ -104,10 +103,11 @@ async def _discard(message: Message) -> None:
 
 
 class HostGuard:
-    """ASGI middleware: requests whose `Host` is not one of `names` get a 400 in the vendor's shape."""
+    """ASGI middleware: requests whose `Host` is not one of `names` get a 400 in the shape of the vendor (of
+    `vendors`) owning the path."""
 
-    def __init__(self, app: ASGIApp, names: Sequence[str]) -> None:
-        self.app, self.names = app, tuple(names)
+    def __init__(self, app: ASGIApp, names: Sequence[str], vendors: Sequence[Owner]) -> None:
+        self.app, self.names, self.vendors = app, tuple(names), tuple(vendors)
         self._trusted = TrustedHostMiddleware(_mark, allowed_hosts=self.names, www_redirect=False)
         self._verdicts: dict[bytes | None, bool] = {}
 
@@ -144,7 +144,7 @@ class HostGuard:
             f"{given} does not name this mock: it answers to {', '.join(self.names)} (any port); "
             "add the name to ALLOWED_HOSTS to use it"
         )
-        for reply in error_messages(MockError(message, "bad_request"), scope["path"]):
+        for reply in error_messages(MockError(message, "bad_request"), scope["path"], self.vendors):
             await send(reply)
 
 
@@ -205,19 +205,25 @@ def reach(listen: tuple[str, int] | None) -> tuple[str, bool]:
     return sentence, True
 
 
-def _default_credentials(credentials: Credentials) -> list[str]:
-    """Titles of the APIs whose credentials are still the public defaults."""
-    defaults = Credentials()
-    names = {
-        CREDENTIAL_API[f.name]
-        for f in fields(Credentials)
-        if f.name in CREDENTIAL_API and getattr(credentials, f.name) == getattr(defaults, f.name)
-    }
-    return [BY_NAME[name].title for name in BY_NAME if name in names]
+def _default_credentials(config: MockConfig, vendors: Sequence[Credentialed]) -> tuple[list[str], list[str]]:
+    """Titles of the APIs with a secret still at its public default, and those secrets' variables."""
+    titles, variables = [], []
+    for vendor in vendors:
+        defaults = vendor.defaults()
+        given = {**defaults, **config.credentials_for(vendor.name)}
+        found = [s.env for s in vendor.settings if s.secret and given[s.field] == defaults[s.field]]
+        if found:
+            titles.append(vendor.title)
+            variables += found
+    return titles, variables
 
 
-def exposure_warning(host: str, port: int, config: MockConfig) -> str | None:
-    """The start-up warning for a mock listening beyond loopback (None when it is not)."""
+def _listed(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def exposure_warning(host: str, port: int, config: MockConfig, vendors: Sequence[Credentialed]) -> str | None:
+    """The start-up warning for a mock serving `vendors` and listening beyond loopback (None when it is not)."""
     if is_loopback(host):
         return None
     where = f"{_literal(host)}:{port}" + (" (every network interface)" if _is_wildcard(host) else "")
@@ -225,11 +231,11 @@ def exposure_warning(host: str, port: int, config: MockConfig) -> str | None:
         "The admin API (/__mock) has no authentication: anyone who reaches the port can read every stored "
         "record (/__mock/state) and the request journal with its headers and bodies, and reset the state.",
     ]
-    defaults = _default_credentials(config.credentials)
-    if defaults:
+    titles, variables = _default_credentials(config, vendors)
+    if titles:
         points.append(
-            f"The credentials of {', '.join(defaults)} are the public defaults printed above: set IMPILO_API_KEY, "
-            "HEIDI_API_KEY, HEIDI_JWT_SECRET and LEGIT_HEALTH_TOKEN to your own."
+            f"The credentials of {', '.join(titles)} are the public defaults printed above: set "
+            f"{_listed(variables)} to your own."
         )
     points.append(
         f"Requests must name the mock as {', '.join(served_names(config))} (any port); for other machines, "

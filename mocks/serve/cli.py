@@ -10,7 +10,10 @@ from collections.abc import MutableMapping
 # flag -> (environment variable, help)
 ENV_FLAGS: dict[str, tuple[str, str]] = {
     "--seed": ("SEED", "seed for the fake data (default $SEED or 0)"),
-    "--latency": ("LATENCY", "added latency in ms for every API: 200 or 50-300 (per API: IMPILO_LATENCY, ...)"),
+    "--latency": (
+        "LATENCY",
+        "added latency in ms for every API: 200 or 50-300 (per API: <API>_LATENCY, its name in capitals)",
+    ),
     "--error-rate": ("ERROR_RATE", "share of calls answered with a documented 5xx/429, e.g. 0.05"),
     "--journal-size": ("JOURNAL_SIZE", "requests kept by /__mock/requests (default 500)"),
     "--state": ("STATE", "SQLite file keeping the state across restarts and workers (default: in memory)"),

@@ -20,6 +20,7 @@ import logging
 import resource
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from mocks.dx.journal import ACCESS_LOGGER
 from mocks.http.errors import MockError, error_messages
 from mocks.http.fast_path import FrontDoor
 from mocks.http.guard import HostGuard, served_names
+from mocks.vendor import Vendor
+from mocks.vendors import VENDORS
 
 FACTORY = "mocks.serve.server:app_from_env"
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,9 +72,9 @@ class SpecError(Exception):
     """A spec that does not load, named by its file."""
 
 
-def load_specs() -> None:
-    """Load (and cache) every spec first, so a broken one is reported by its file name."""
-    for api in specs.APIS:
+def load_specs(vendors: Sequence[Vendor]) -> None:
+    """Load (and cache) the spec of every vendor first, so a broken one is reported by its file name."""
+    for api in (vendor.name for vendor in vendors):
         try:
             specs.load(api)
         except Exception as exc:
@@ -96,8 +99,8 @@ class BodyDeadline:
     credentials, a forced response) carries `Connection: close`: the rest of the body may never come, and
     the connection can carry no other request before it has (uvicorn kept it open another 5 s)."""
 
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
-        self.app, self.seconds = app, seconds
+    def __init__(self, app: ASGIApp, seconds: float, vendors: Sequence[Vendor]) -> None:
+        self.app, self.seconds, self.vendors = app, seconds, tuple(vendors)
         self.message = f"The request body did not arrive within {seconds:g} s (BODY_TIMEOUT)"
         # Requests waiting for their body -> deadline. One watcher task, while any wait, cancels the late
         # ones every `step` seconds: a timer per read (asyncio.timeout) cost 4-8 us under uvloop, +20% on a
@@ -165,7 +168,7 @@ class BodyDeadline:
             await self.app(scope, read, write)
         except BodyTimeoutError as exc:
             if not started:
-                for message in error_messages(exc, scope["path"]):
+                for message in error_messages(exc, scope["path"], self.vendors):
                     await write(message)
 
 
@@ -182,17 +185,17 @@ def served(app: connexion.AsyncApp) -> ASGIApp:
     (`mocks.http.fast_path.FrontDoor`) and the Host check (which the requests the front door answers alone would
     skip), within the body deadline of its config."""
     context = context_of(app)
-    guarded = HostGuard(FrontDoor(app, context.dispatch), served_names(context.config))
-    return BodyDeadline(guarded, context.config.body_timeout_seconds)
+    guarded = HostGuard(FrontDoor(app, context.dispatch), served_names(context.config), context.vendors)
+    return BodyDeadline(guarded, context.config.body_timeout_seconds, context.vendors)
 
 
-def build(config: MockConfig) -> ASGIApp:
-    """The app for `config` as served (`served`), with access lines on stdout when asked; SpecError names a
-    broken spec."""
-    load_specs()
+def build(config: MockConfig, vendors: Sequence[Vendor] = VENDORS) -> ASGIApp:
+    """The app serving `vendors` for `config` as served (`served`), with access lines on stdout when asked;
+    SpecError names a broken spec."""
+    load_specs(vendors)
     if config.access_log:
         log_access_to_stdout()
-    app = create_app(config=config)
+    app = create_app(config=config, vendors=vendors)
     # The specs, validators and seed data live as long as the process: move them out of the garbage
     # collector's way. Measured with wrk on GET /patient/1234: p99 57 -> 29-32 ms, +3-9% req/s.
     gc.collect()
@@ -213,7 +216,7 @@ def _freeze_after_full_collection(phase: str, info: dict[str, int]) -> None:
 
 def app_from_env() -> ASGIApp:
     """A fresh app configured from the environment (`SEED`, `LATENCY`, ...): uvicorn's `factory=True` target."""
-    return build(from_env())
+    return build(from_env(vendors=VENDORS))
 
 
 def uvicorn_options(host: str, port: int, log_level: str, reload: bool, workers: int = 1) -> dict[str, object]:

@@ -73,8 +73,8 @@ def test_landing_page_shows_the_apis_live_traffic_and_resets_when_used_in_a_brow
     with LiveServer(seed=0) as server, running_receiver() as receiver:
         seeded = httpx.get(f"{server.url}/__mock/summary").json()["collections"]["impilo"]["patients"]
         page.goto(f"{server.url}/")
-        expect(page.locator(".api h3")).to_have_text(["Impilo API", "Heidi Health API", "Legit.Health API"])
-        expect(page.locator(".api").first).to_contain_text("Impilo-API-Key: mock-impilo-api-key")
+        expect(page.locator(".api h3")).to_have_text(["Heidi Health API", "Impilo API", "Legit.Health API"])
+        expect(page.locator(".api").nth(1)).to_contain_text("Impilo-API-Key: mock-impilo-api-key")
         expect(page.locator(".api a", has_text="Swagger UI")).to_have_count(3)
         expect(page.locator("#live")).to_contain_text("live")
         patients = page.locator('[data-collection="impilo.patients"] b')

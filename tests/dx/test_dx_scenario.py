@@ -17,6 +17,7 @@ from mocks.config import Conditions, MockConfig
 from mocks.dx.forced import Operation, build, operations_of
 from mocks.dx.scenario import Simulator
 from mocks.state.fakedata import SchemaFaker
+from mocks.vendors.heidi import VENDOR as HEIDI
 from tests.support.helpers import HEIDI_KEY, IMPILO_KEY, LEGIT_AUTH, base, heidi_token, state
 
 OPERATIONS = operations_of({api: specs.load(api) for api in specs.APIS})
@@ -250,7 +251,7 @@ def test_error_rate_injects_only_the_documented_429_and_503_in_the_vendor_shape(
 
 
 def test_simulator_injects_only_the_documented_statuses_when_error_rate_is_set() -> None:
-    simulator = Simulator(MockConfig(conditions={"impilo": Conditions(error_rate=0.5)}))
+    simulator = Simulator(MockConfig(conditions={"impilo": Conditions(error_rate=0.5)}), ["impilo"])
     drawn = [simulator.injected_status("impilo", [429, 503]) for _ in range(400)]
     assert set(drawn) == {None, 429, 503}
     assert 120 < drawn.count(None) < 280
@@ -265,7 +266,7 @@ def test_simulator_replays_delays_and_errors_when_the_seed_is_the_same(other_see
     conditions = {"heidi": Conditions(latency_ms=(50, 300), error_rate=0.3)}
 
     def run(seed: int) -> list[Any]:
-        simulator = Simulator(MockConfig(seed=seed, conditions=conditions))
+        simulator = Simulator(MockConfig(seed=seed, conditions=conditions), ["heidi"])
         return [(simulator.delay_seconds("heidi", None), simulator.injected_status("heidi", [503])) for _ in range(30)]
 
     assert (run(7) == run(other_seed)) is same
@@ -274,7 +275,7 @@ def test_simulator_replays_delays_and_errors_when_the_seed_is_the_same(other_see
 def test_forced_429_carries_retry_after_when_the_operation_documents_it() -> None:
     documented = {"description": "slow down", "content": {"application/json": {"schema": {}}}}
     operation = Operation("heidi", "get", "/things", "getThings", {"200": {"description": "ok"}, "429": documented})
-    response = build(operation, 429, None, "/heidi/things", SchemaFaker(0), "injected by ERROR_RATE")
+    response = build(HEIDI, operation, 429, None, "/heidi/things", SchemaFaker(0), "injected by ERROR_RATE")
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1"
     assert b'"type": "TooManyRequestsError"' in response.body

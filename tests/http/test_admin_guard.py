@@ -12,8 +12,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mocks.config import Credentials, MockConfig, from_env
+from mocks.config import MockConfig, from_env
 from mocks.http.guard import exposure_warning
+from mocks.vendors import VENDORS
 from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, free_port, state, wait_for_health
 
 B = base("impilo")
@@ -99,7 +100,7 @@ def test_host_guard_serves_the_names_it_answers_to(
     created = client.post(f"{B}/patient", json=PATIENT, headers={**IMPILO_KEY, "Host": host})
     assert created.status_code == 201
     listed = client.get("/apis.json", headers={"Host": host}).json()
-    assert listed[0]["baseUrl"] == f"http://{host}{B}"
+    assert f"http://{host}{B}" in [api["baseUrl"] for api in listed]
 
 
 @pytest.mark.parametrize(
@@ -260,7 +261,7 @@ def test_admin_reads_are_served_whatever_their_origin(client: TestClient) -> Non
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
 def test_exposure_warning_names_the_risks_and_the_remedy_when_listening_beyond_loopback(host: str) -> None:
-    warning = exposure_warning(host, 8000, MockConfig())
+    warning = exposure_warning(host, 8000, MockConfig(), VENDORS)
     assert warning is not None and warning.startswith("WARNING: the mock listens on")
     warning = " ".join(warning.split())  # as read, whatever the line breaks
     for needed in ("other machines can reach it", "/__mock", "no authentication", "public defaults",
@@ -269,16 +270,25 @@ def test_exposure_warning_names_the_risks_and_the_remedy_when_listening_beyond_l
 
 
 def test_exposure_warning_leaves_out_the_credentials_when_all_are_your_own() -> None:
-    own = Credentials(
-        impilo_api_key="a", heidi_api_key="b", heidi_jwt_secret="c" * 32, legit_health_token="d"
-    )  # fmt: skip
-    warning = exposure_warning("0.0.0.0", 8000, MockConfig(credentials=own))
+    own = {
+        "impilo": {"api_key": "a"},
+        "heidi": {"api_key": "b", "jwt_secret": "c" * 32},
+        "legit_health": {"token": "d"},
+    }
+    warning = exposure_warning("0.0.0.0", 8000, MockConfig(credentials=own), VENDORS)
     assert warning is not None and "public defaults" not in " ".join(warning.split())
+
+
+def test_exposure_warning_names_only_the_defaults_left_when_some_credentials_are_your_own() -> None:
+    own = {"impilo": {"api_key": "a"}, "heidi": {"jwt_secret": "c" * 32}}
+    warning = " ".join((exposure_warning("0.0.0.0", 8000, MockConfig(credentials=own), VENDORS) or "").split())
+    assert "The credentials of Heidi Health API, Legit.Health API are the public defaults" in warning
+    assert "set HEIDI_API_KEY and LEGIT_HEALTH_TOKEN to your own" in warning
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
 def test_exposure_warning_is_none_when_listening_on_loopback(host: str) -> None:
-    assert exposure_warning(host, 8000, MockConfig()) is None
+    assert exposure_warning(host, 8000, MockConfig(), VENDORS) is None
 
 
 def test_python_m_mocks_warns_on_stderr_when_started_on_every_interface() -> None:

@@ -17,9 +17,9 @@ from starlette.testclient import TestClient
 
 import specs
 from mocks import context_of, create_app
-from mocks.apis import APIS, BY_NAME
 from mocks.http.errors import MAX_VIOLATIONS
 from mocks.http.jsonbody import MAX_DEPTH
+from mocks.vendors import VENDORS
 from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, heidi_token
 from tests.support.twin import Twin
 
@@ -140,7 +140,7 @@ def test_create_webhook_is_refused_with_a_400_when_the_url_is_an_unclosed_ipv6_l
 def json_operations() -> list[tuple[str, str, str]]:
     """(api, method, path with example path values) of every operation taking a JSON body."""
     found = []
-    for api in APIS:
+    for api in VENDORS:
         for path, item in specs.load(api.name)["paths"].items():
             for method, operation in item.items():
                 if method not in METHODS or "application/json" not in operation.get("requestBody", {}).get(
@@ -151,7 +151,7 @@ def json_operations() -> list[tuple[str, str, str]]:
                 for p in [*item.get("parameters", []), *operation.get("parameters", [])]:
                     if p["in"] == "path":
                         concrete = concrete.replace(f"{{{p['name']}}}", str(p.get("example", 1)))
-                found.append((api.name, method.upper(), BY_NAME[api.name].base_path + concrete))
+                found.append((api.name, method.upper(), api.base_path + concrete))
     return found
 
 
@@ -184,7 +184,7 @@ class Twins:
 def twins() -> Iterator[Twins]:
     twin = Twin(create_app(seed=0), create_app(seed=0, fast_path=False))
     with TestClient(twin, base_url="http://localhost", raise_server_exceptions=False) as client:
-        yield Twins(client, twin, {api.name: credentials(client, api.name) for api in APIS})
+        yield Twins(client, twin, {api.name: credentials(client, api.name) for api in VENDORS})
 
 
 def test_every_json_operation_refuses_a_hostile_body_in_the_vendors_shape_when_it_is_not_json_the_mock_takes(

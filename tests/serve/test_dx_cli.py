@@ -14,6 +14,7 @@ import pytest
 
 from mocks.config import Conditions, from_env
 from mocks.serve.server import FACTORY, uvicorn_options
+from mocks.vendors import VENDORS
 from tests.support.helpers import IMPILO_KEY, base, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,18 +43,19 @@ def test_from_env_raises_a_message_naming_the_variable_when_a_value_is_bad(
     environ: dict[str, str], message: str
 ) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
-        from_env(environ=environ)
+        from_env(environ=environ, vendors=VENDORS)
 
 
 def test_from_env_lets_a_per_api_variable_win_when_both_are_set() -> None:
-    config = from_env(environ={"LATENCY": "100", "IMPILO_LATENCY": "50-300", "LEGIT_HEALTH_ERROR_RATE": "0.5"})
+    environ = {"LATENCY": "100", "IMPILO_LATENCY": "50-300", "LEGIT_HEALTH_ERROR_RATE": "0.5"}
+    config = from_env(environ=environ, vendors=VENDORS)
     assert config.conditions_for("impilo") == Conditions(latency_ms=(50, 300))
     assert config.conditions_for("heidi") == Conditions(latency_ms=(100, 100))
     assert config.conditions_for("legit_health") == Conditions(latency_ms=(100, 100), error_rate=0.5)
 
 
 def test_from_env_ignores_empty_values_when_make_passes_them_through() -> None:
-    config = from_env(environ={"LATENCY": "", "ERROR_RATE": "", "SEED": "", "ACCESS_LOG": ""})
+    config = from_env(environ={"LATENCY": "", "ERROR_RATE": "", "SEED": "", "ACCESS_LOG": ""}, vendors=VENDORS)
     assert config.seed == 0 and config.access_log is False
     assert config.conditions_for("impilo") == Conditions()
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mocks.apis import APIS
+from mocks.vendors import VENDORS
 from tests.support.helpers import (
     IMPILO_KEY,
     LEGIT_AUTH,
@@ -27,10 +27,10 @@ from tests.support.helpers import (
 from tests.support.live import LiveServer
 
 
-def test_apis_json_lists_the_three_apis_with_their_urls(client: TestClient) -> None:
+def test_apis_json_lists_the_three_apis_by_name_with_their_urls(client: TestClient) -> None:
     listed = client.get("/apis.json").json()
-    assert [a["slug"] for a in listed] == ["impilo", "heidi", "legit-health"]
-    impilo = listed[0]
+    assert [a["slug"] for a in listed] == ["heidi", "impilo", "legit-health"]
+    impilo = listed[1]
     assert impilo["baseUrl"] == "http://localhost/impilo/api/v3"
     assert impilo["specUrl"] == "http://localhost/impilo/api/v3/openapi.json"
     assert impilo["docsUrl"] == "http://localhost/impilo/api/v3/ui/"
@@ -40,7 +40,7 @@ def test_apis_json_lists_the_three_apis_with_their_urls(client: TestClient) -> N
 def test_index_page_links_every_api_and_shows_credentials(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    for api in APIS:
+    for api in VENDORS:
         assert f"{api.base_path}/ui/" in page.text
     assert "mock-impilo-api-key" in page.text and "mock-legit-health-token" in page.text
 
@@ -52,7 +52,7 @@ def test_healthz_answers_200_with_the_seed(make_client: Callable[..., TestClient
     assert response.json() == {"status": "ok", "seed": 7}
 
 
-@pytest.mark.parametrize("api", APIS, ids=lambda a: a.slug)
+@pytest.mark.parametrize("api", VENDORS, ids=lambda a: a.slug)
 def test_each_api_serves_its_spec_with_servers_pointing_at_the_mock_and_a_swagger_ui(
     client: TestClient, api: Any
 ) -> None:

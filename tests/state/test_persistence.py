@@ -17,10 +17,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from mocks.__main__ import banner
-from mocks.apis import APIS
 from mocks.app import context_of, create_app
 from mocks.state.sqlite import SQLiteStore
 from mocks.state.store import StateError
+from mocks.vendors import VENDORS
 from tests.support.helpers import (
     IMPILO_KEY,
     LEGIT_AUTH,
@@ -368,6 +368,6 @@ def test_python_m_mocks_refuses_several_workers_without_a_state_file() -> None:
 
 
 def test_banner_names_the_state_file_and_the_worker_processes() -> None:
-    credentials = {api.slug: "key" for api in APIS}
+    credentials = {api.slug: "key" for api in VENDORS}
     lines = banner("127.0.0.1", 8000, 0, credentials, "/tmp/mock.sqlite3", 2).splitlines()
     assert lines[-1] == "  State: in the SQLite file /tmp/mock.sqlite3 (survives restarts), 2 worker processes"

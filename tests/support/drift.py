@@ -18,9 +18,9 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mocks import create_app
-from mocks.apis import BY_NAME
 from mocks.app import context_of
 from mocks.http.errors import MockError
+from tests.support.helpers import base
 
 Handler = Callable[..., Awaitable[Any]]
 Reply = tuple[Any, ...]
@@ -62,7 +62,7 @@ def with_result(api: str, method: str, change: Callable[[Any, int], Reply]) -> A
 def on_path(api: str, method: str, path: str, wrap: Callable[[ASGIApp], ASGIApp]) -> ASGIApp:
     """The mock, with requests to `method base_path+path` going through `wrap(mock)` instead."""
     app = mock()
-    wrapped, full_path = wrap(app), BY_NAME[api].base_path + path
+    wrapped, full_path = wrap(app), base(api) + path
 
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
         hit = scope["type"] == "http" and scope["method"] == method and scope["path"] == full_path
@@ -169,7 +169,7 @@ def site_update_keeps_old_name() -> Any:
 
     def make(handlers: Any, original: Handler) -> Handler:
         async def keeping(site_id: int, body: dict[str, Any], **kwargs: Any) -> Reply:
-            current = handlers.c["sites"].get(site_id) or {}
+            current = handlers.records.sites.get(site_id) or {}
             return tuple(await original(site_id=site_id, body={**body, "name": current.get("name")}, **kwargs))
 
         return keeping
@@ -268,20 +268,20 @@ def legit_health_ids(app: Any) -> dict[str, str]:
 
     The spec's example ids are not in the Legit.Health seed, so a short run would only ever get 404s.
     """
-    base = BY_NAME["legit_health"].base_path
+    root = base("legit_health")
     with TestClient(
         app, base_url="http://localhost", headers={"Authorization": "Bearer mock-legit-health-token"}
     ) as client:
-        patients = client.get(f"{base}/patients", params={"externalIds[]": "a449666c710c"}).json()
+        patients = client.get(f"{root}/patients", params={"externalIds[]": "a449666c710c"}).json()
         condition = patients[0]["conditions"][0]["id"]
-        episode = client.get(f"{base}/conditions/{condition}/episodes-of-care").json()[0]["id"]
+        episode = client.get(f"{root}/conditions/{condition}/episodes-of-care").json()[0]["id"]
     return {"conditionId": condition, "episodeOfCareId": episode}
 
 
 def second_active_episode_allowed() -> Any:
     """createEpisodeOfCare opens an active episode even when the condition already has one."""
     app = mock()
-    handlers_of(app, "legit_health")._refuse_second_active = lambda condition_id, status: None
+    handlers_of(app, "legit_health").records.active_episode = lambda condition_id: None  # no episode is active
     return app
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mocks.apis import BY_NAME
+from mocks.vendors import VENDORS
 
 IMPILO_KEY = {"Impilo-API-Key": "mock-impilo-api-key"}
 LEGIT_AUTH = {"Authorization": "Bearer mock-legit-health-token"}
@@ -30,7 +30,7 @@ on_each_store = pytest.mark.parametrize("store", ["memory", "sqlite"], indirect=
 
 def base(api: str) -> str:
     """The mock's base path of one API, e.g. base("impilo") == "/impilo/api/v3"."""
-    return BY_NAME[api].base_path
+    return next(vendor.base_path for vendor in VENDORS if vendor.name == api)
 
 
 def heidi_token(client: Client, email: str = "test@heidihealth.com") -> dict[str, str]:

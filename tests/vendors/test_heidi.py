@@ -11,7 +11,7 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from mocks.config import Credentials
+from mocks.vendors.heidi import VENDOR as HEIDI
 from tests.support.examples import example, example_json
 from tests.support.helpers import HEIDI_KEY, base, heidi_token, on_each_store, state
 
@@ -22,7 +22,7 @@ JOHN = "5eb7cf5a86d9755df3a6c593"
 JANE = "5eb7cf5a86d9755df3a6c594"
 UNKNOWN_PROFILE = "ffffffffffffffffffffffff"
 UNKNOWN_SESSION = "99999999999999999999"
-SECRET = Credentials().heidi_jwt_secret
+SECRET = HEIDI.defaults()["jwt_secret"]
 NAIVE_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
 PROFILE_NOT_FOUND = example_json("heidi", "get-patient-profile-not-found.response.json")
 SESSION_NOT_FOUND = {"detail": {"msg": "Session not found", "type": "SessionNotFoundError"}}
@@ -111,7 +111,7 @@ def test_auth_rejects_with_401_in_heidi_shape_when_credentials_are_bad(
 
 
 def test_auth_rejects_token_when_it_expired_under_a_short_ttl(make_client: MakeClient) -> None:
-    client = make_client(credentials=Credentials(heidi_jwt_ttl_seconds=-60))
+    client = make_client(credentials={"heidi": {"jwt_ttl_seconds": -60}})
 
     response = client.get(PROFILES, headers=heidi_token(client))
 

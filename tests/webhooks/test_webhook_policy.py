@@ -56,7 +56,7 @@ def stored_hooks(client: TestClient) -> list[dict[str, Any]]:
 
 def store_hook(client: TestClient, url: str) -> None:
     """A webhook stored without registration, as a state file written before these rules holds it."""
-    hooks = context_of(client.app).services["impilo"].c["webhooks"]  # type: ignore[arg-type]
+    hooks = context_of(client.app).services["impilo"].records.webhooks  # type: ignore[arg-type]
     hooks.add(lambda key: {"id": key, "type": "patient.created", "url": url})
 
 

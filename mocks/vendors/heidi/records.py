@@ -1,15 +1,20 @@
-"""Heidi's stored records and the response views built from them.
+"""Heidi's stored records, their lookups and the response views built from them.
 
-Profiles are stored as the spec's `PatientProfile` fields. Sessions are stored as the spec's `Session`
-fields plus `patient_profile_id`, the internal link to a profile that no Heidi response shows.
+Collections: `profiles` (24-hex ids), stored as the spec's `PatientProfile` fields; `sessions` (digit ids),
+stored as the spec's `Session` fields plus `patient_profile_id`, the internal link to a profile that no
+Heidi response shows.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from mocks.state.store import Record
+from mocks.http.errors import MockError, not_found
+from mocks.state.store import Record, Store
+
+API = "heidi"
 
 # The EHR vendor behind the mock's API key (vendor session example: "EHR Provider Name").
 MOCK_EHR_PROVIDER = "EHR Provider Name"
@@ -20,6 +25,39 @@ MOCK_ACCOUNT_ID = "5eb7cf5a86d9755df3a6c593"
 SESSION_RENAMES = {"ehr_appointment_id": "ehr_appt_id"}
 SESSION_PATIENT_FIELDS = ("name", "gender", "dob")
 INTERNAL_SESSION_FIELDS = ("patient_profile_id",)
+
+
+class Records:
+    """Typed access to the API's collections; lookups answer the vendor's 404s."""
+
+    def __init__(self, store: Store) -> None:
+        self.lock = store.lock
+        self.profiles = store.collection(API, "profiles", id_kind="hex24")
+        self.sessions = store.collection(API, "sessions", id_kind="digits")
+
+    def profile(self, patient_profile_id: str) -> Record:
+        profile = self.profiles.get(patient_profile_id)
+        if profile is None:
+            raise missing_profile()
+        return profile
+
+    def session(self, session_id: str) -> Record:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise missing_session()
+        return session
+
+    def session_counts(self) -> Counter[str]:
+        """How many sessions each profile has (the list view's `session_count`)."""
+        return Counter(s["patient_profile_id"] for s in self.sessions if s["patient_profile_id"])
+
+
+def missing_profile() -> MockError:
+    return not_found("Patient profile not found", "PatientProfileNotFoundError")
+
+
+def missing_session() -> MockError:
+    return not_found("Session not found", "SessionNotFoundError")
 
 
 def naive(moment: datetime) -> str:

@@ -16,8 +16,8 @@ from faker import Faker
 
 from mocks.context import MockContext
 from mocks.state.fakedata import EARLIEST, LATEST, fictional_phone, synthetic_email
-from mocks.state.store import Collection, Key, Record
-from mocks.vendors.heidi.records import MOCK_ACCOUNT_ID, MOCK_EHR_PROVIDER, naive
+from mocks.state.store import Key, Record
+from mocks.vendors.heidi.records import MOCK_ACCOUNT_ID, MOCK_EHR_PROVIDER, Records, naive
 
 PROFILE_COUNT = 20
 SESSION_COUNT = 20
@@ -204,8 +204,9 @@ def generated_session(context: MockContext, index: int, profile: Record | None, 
     }
 
 
-def seed_heidi(context: MockContext, profiles: Collection, sessions: Collection) -> None:
+def seed(context: MockContext, records: Records) -> None:
     """Fill empty collections: fixed vendor-page records first, then the generated ones."""
+    profiles, sessions = records.profiles, records.sessions
     for record in FIXED_PROFILES:
         profiles.put(record["id"], copy.deepcopy(record))
     for record in FIXED_SESSIONS:

@@ -6,14 +6,14 @@ Fixed ids the vendor guides use exist in every seed: patients 0 and 1234, site 1
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mocks.context import MockContext
 from mocks.state.fakedata import fictional_phone
-from mocks.state.store import Collection
+from mocks.vendors.impilo.records import Records
+from mocks.vendors.impilo.rules import external_identifier
 
 PATIENTS, SITES, DEVICES, ORDERS = 60, 12, 30, 25
 FIXED_PATIENTS = (0, 1234)
@@ -40,21 +40,17 @@ ORDER_FLOW = ("pending", "processing", "packed", "shipped", "delivered")
 EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
-def external_identifier(email: str, phone: str) -> str:
-    """The guide's recipe: MD5 of the lower-cased email followed by the phone's digits."""
-    return hashlib.md5((email.lower() + re.sub(r"\D", "", phone)).encode()).hexdigest()
-
-
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def seed(context: MockContext, c: dict[str, Collection]) -> None:
+def seed(context: MockContext, records: Records) -> None:
+    """Fill the empty collections: the guides' fixed ids first, then the generated records."""
     faker = context.faker
     for site_id in [FIXED_SITE, *range(1, SITES + 1)]:
         fake = faker.reseed(f"impilo.site.{site_id}")
         city = fake.city()
-        c["sites"].put(
+        records.sites.put(
             site_id,
             faker.fill(
                 context.schema("impilo", "Site"),
@@ -76,10 +72,10 @@ def seed(context: MockContext, c: dict[str, Collection]) -> None:
         )
     site_ids = [FIXED_SITE, *range(1, SITES + 1)]
     for patient_id in [*FIXED_PATIENTS, *range(1, PATIENTS + 1)]:
-        c["patients"].put(patient_id, _patient(context, patient_id, site_ids))
+        records.patients.put(patient_id, _patient(context, patient_id, site_ids))
     for item_id, name, model, identifier_type, item_class in CATALOGUE:
         fake = faker.reseed(f"impilo.item.{item_id}")
-        c["items"].put(
+        records.items.put(
             item_id,
             faker.fill(
                 context.schema("impilo", "Item"),
@@ -98,7 +94,7 @@ def seed(context: MockContext, c: dict[str, Collection]) -> None:
             ),
         )
     for kit_id, name, items in KITS:
-        c["kits"].put(
+        records.kits.put(
             kit_id,
             {
                 "id": kit_id,
@@ -108,9 +104,9 @@ def seed(context: MockContext, c: dict[str, Collection]) -> None:
             },
         )
     for device_id in range(1, DEVICES + 1):
-        c["devices"].put(device_id, _device(context, device_id))
+        records.devices.put(device_id, _device(context, device_id))
     for order_id in range(1, ORDERS + 1):
-        c["orders"].put(order_id, _order(context, order_id, site_ids))
+        records.orders.put(order_id, _order(context, order_id, site_ids))
 
 
 def _patient(context: MockContext, patient_id: int, site_ids: list[int]) -> dict[str, Any]:

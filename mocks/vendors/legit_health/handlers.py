@@ -1,16 +1,17 @@
-"""Legit.Health deep-link API handlers: one async method per operationId, state in the shared store."""
+"""Legit.Health deep-link API handlers: one async method per operationId, state in the shared store.
+
+Thin by design: each takes the request's values, asks `rules` and `records`, and returns (body, status).
+"""
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.http.errors import conflict
-from mocks.vendors.legit_health import commands, messages, rules
-from mocks.vendors.legit_health.records import PATIENT_FIELDS, Records
-from mocks.vendors.legit_health.seed import seed_all
+from mocks.vendors.legit_health import messages, rules
+from mocks.vendors.legit_health import seed as seeding
+from mocks.vendors.legit_health.records import PATIENT_FIELDS, Records, iso
 
 Reply = tuple[Any, int]
 
@@ -27,16 +28,14 @@ class Handlers:
         self.records = Records(context.store)
 
     def seed(self) -> None:
-        schema = functools.partial(self.context.schema, "legit_health")
-        seed_all(self.records, self.context.faker, schema("Patient"), schema("BodySite")["enum"])
+        seeding.seed(self.context, self.records)
 
     # --- patients ---
 
     async def create_patient(self, body: dict[str, Any], **_: Any) -> Reply:
-        now = rules.iso(_now())
+        now = iso(_now())
         with self.records.lock:
-            if self.records.patients.find_unique("externalId", body["externalId"]) is not None:
-                raise conflict(f'A patient with externalId "{body["externalId"]}" already exists.')
+            rules.check_new_external_id(self.records, body["externalId"])
             patient = self.records.add_patient(body, "pending", now)  # until the patient confirms
             for condition in body.get("conditions", []):
                 self.records.add_condition(patient["id"], condition["pathologyCode"], condition["bodySite"], now)
@@ -54,9 +53,9 @@ class Handlers:
         now = _now()
         with self.records.lock:
             patient = self.records.patient(patient_id)
-            commands.run(self.records, patient, body.get("conditions", []), now)
+            rules.run_commands(self.records, patient, body.get("conditions", []), now)
             changes = {f: body[f] for f in PATIENT_FIELDS if f in body and body[f] != patient[f]}
-            patient = self.records.patients.put(patient["id"], {**patient, **changes, "updatedAt": rules.iso(now)})
+            patient = self.records.patients.put(patient["id"], {**patient, **changes, "updatedAt": iso(now)})
             if patient["verificationStatus"] == "pending":
                 messages.send_verifications(self.context.outbox, patient, changes)
             return self.records.patient_view(patient), 200
@@ -66,9 +65,9 @@ class Handlers:
     ) -> Reply:
         with self.records.lock:  # no token or email for a patient that a reset (or another worker) removed
             patient = self.records.patient(patient_id)
-            if send_link_to_patient_by_email and not patient["email"]:
-                raise conflict("The patient has no email address to send the login link to.")
-            issued = self.records.issue_tokens(patient["id"], _now())
+            if send_link_to_patient_by_email:
+                rules.check_email_for_link(patient)
+            issued = self.records.issue_tokens(patient["id"], _now(), rules.TOKEN_TTL)
             tokens = {key: issued[key] for key in ("token", "refresh_token", "expiresAt")}
             tokens["loginLink"] = rules.login_link(issued["token"], issued["refresh_token"])
             if send_link_to_patient_by_email:
@@ -86,8 +85,8 @@ class Handlers:
         status: str = fields.get("status", "active")
         with self.records.lock:
             condition = self.records.condition(condition_id)
-            self._refuse_second_active(condition["id"], status)
-            episode = self.records.open_episode(condition, rules.iso(_now()), status, fields.get("externalId"))
+            rules.check_one_active_episode(self.records, condition["id"], status)
+            episode = self.records.open_episode(condition, iso(_now()), status, fields.get("externalId"))
             return episode, 201
 
     async def get_episode_of_care(self, episode_of_care_id: str, **_: Any) -> Reply:
@@ -98,13 +97,9 @@ class Handlers:
             episode = self.records.episode(episode_of_care_id)
             status: str = body.get("status") or episode["status"]
             if status != episode["status"]:
-                self._refuse_second_active(episode["conditionId"], status)
-            updated = self.records.set_episode(episode, rules.iso(_now()), externalId=body["externalId"], status=status)
+                rules.check_one_active_episode(self.records, episode["conditionId"], status)
+            updated = self.records.set_episode(episode, iso(_now()), externalId=body["externalId"], status=status)
             return updated, 200
-
-    def _refuse_second_active(self, condition_id: str, status: str) -> None:
-        if status == "active" and self.records.active_episode(condition_id) is not None:
-            raise conflict("The condition already has an active episode of care.")
 
     # --- encounters ---
 
@@ -116,7 +111,7 @@ class Handlers:
                 episode["id"],
                 body["planned_for"],
                 rules.encounter_status(body["planned_for"], now),
-                rules.iso(now),
+                iso(now),
                 body.get("externalId"),
                 body.get("notes"),
             )

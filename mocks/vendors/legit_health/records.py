@@ -2,20 +2,47 @@
 
 Collections (all uuid ids): `patients` (unique `externalId`), `conditions` (with their `patientId`),
 `episodesOfCare`, `encounters` and `authTokens`. A condition's `status` always follows its episodes: `active`
-while one of them is active, else `paused` (and then no longer tracked).
+while one of them is active, else `paused` (and then no longer tracked). Timestamps are stored as the API
+writes them (`iso`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mocks.http.errors import conflict, not_found
+from mocks.http.errors import not_found
 from mocks.state.store import Collection, Record, Store
-from mocks.vendors.legit_health import rules
 
 API = "legit_health"
 PATIENT_FIELDS = ("firstName", "lastName", "email", "phone", "birthDate", "gender", "language")
+
+_RFC3339 = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?"
+    r"(?P<zone>[Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def iso(moment: datetime) -> str:
+    """A UTC timestamp as the API writes it: `2026-01-15T09:30:00.000Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An aware datetime from an RFC 3339 date-time (any fraction length; `Z` or an offset)."""
+    match = _RFC3339.match(text)
+    if match is None:
+        raise ValueError(f"expected an RFC 3339 date-time, got {text!r}")
+    fraction = (match["frac"] or "0")[:6].ljust(6, "0")
+    zone = "+00:00" if match["zone"] in ("Z", "z") else match["zone"]
+    return datetime.fromisoformat(f"{match['date']}T{match['time']}.{fraction}{zone}")
+
+
+def condition_status(has_active_episode: bool) -> str:
+    """A condition is `active` while one of its episodes of care is active, else `paused` (specs/legit_health.yaml
+    `info.description`); kept by every mutation below, so no caller can forget it."""
+    return "active" if has_active_episode else "paused"
 
 
 class Records:
@@ -43,23 +70,17 @@ class Records:
     def encounter(self, encounter_id: str) -> Record:
         return _existing(self.encounters, encounter_id, "Encounter")
 
-    def patient_condition(self, patient: Record, condition_id: str) -> Record:
-        condition = self.conditions.get(condition_id.lower())
-        if condition is None or condition["patientId"] != patient["id"]:
-            raise conflict(f'Condition "{condition_id}" is not a condition of patient "{patient["id"]}".')
-        return condition
-
     def active_episode(self, condition_id: str) -> Record | None:
         found = self.episodes.where(lambda e: e["conditionId"] == condition_id and e["status"] == "active")
         return found[0] if found else None
 
     def episodes_of(self, condition_id: str) -> list[Record]:
         episodes = self.episodes.where(lambda e: e["conditionId"] == condition_id)
-        return sorted(episodes, key=lambda e: rules.parse_timestamp(e["startedAt"]))
+        return sorted(episodes, key=lambda e: parse_timestamp(e["startedAt"]))
 
     def encounters_of(self, episode_id: str) -> list[Record]:
         encounters = self.encounters.where(lambda e: e["episodeOfCareId"] == episode_id)
-        return sorted(encounters, key=lambda e: rules.parse_timestamp(e["planned_for"]))
+        return sorted(encounters, key=lambda e: parse_timestamp(e["planned_for"]))
 
     # --- views ---
 
@@ -135,7 +156,7 @@ class Records:
         condition = self.conditions.get(condition_id)
         if condition is None:
             return
-        status = rules.condition_status(self.active_episode(condition_id) is not None)
+        status = condition_status(self.active_episode(condition_id) is not None)
         tracking = condition["trackingFrequencyDays"] if status == "active" else None
         if (status, tracking) != (condition["status"], condition["trackingFrequencyDays"]):
             self.conditions.put(condition_id, {**condition, "status": status, "trackingFrequencyDays": tracking})
@@ -145,7 +166,7 @@ class Records:
             condition = self.condition(condition_id)
             self.conditions.put(condition_id, {**condition, "trackingFrequencyDays": every_days})
 
-    def issue_tokens(self, patient_id: str, now: datetime) -> Record:
+    def issue_tokens(self, patient_id: str, now: datetime, lifetime: timedelta) -> Record:
         """A fresh token pair for the patient (hex strings drawn from the seeded id source)."""
         with self.lock:
             token = "lht_" + _hex(self.tokens) + _hex(self.tokens)
@@ -156,8 +177,8 @@ class Records:
                     "patientId": patient_id,
                     "token": token,
                     "refresh_token": refresh_token,
-                    "issuedAt": rules.iso(now),
-                    "expiresAt": rules.iso(now + rules.TOKEN_TTL),
+                    "issuedAt": iso(now),
+                    "expiresAt": iso(now + lifetime),
                 }
             )
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from faker import Faker
 
+from mocks.context import MockContext
 from mocks.state.fakedata import SchemaFaker, fictional_phone
 from mocks.vendors.legit_health import rules
-from mocks.vendors.legit_health.records import PATIENT_FIELDS, Records
+from mocks.vendors.legit_health.records import API, PATIENT_FIELDS, Records, iso
 
 GENERATED_PATIENTS = 20
 EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
@@ -78,7 +79,10 @@ SPEC_EXAMPLE_IDS = {
 REFERENCE_FIELDS = ("id", "patientId", "conditionId", "episodeOfCareId")
 
 
-def seed_all(records: Records, faker: SchemaFaker, patient_schema: dict[str, Any], body_sites: list[str]) -> None:
+def seed(context: MockContext, records: Records) -> None:
+    """Fill the empty collections: the vendor's patients (one given the spec's example ids), then the generated."""
+    faker, patient_schema = context.faker, context.schema(API, "Patient")
+    body_sites: list[str] = context.schema(API, "BodySite")["enum"]
     for vendor in VENDOR_PATIENTS:
         _seed_vendor_patient(records, faker, vendor)
     _adopt_spec_example_ids(records, VENDOR_PATIENTS[0]["externalId"])
@@ -156,12 +160,12 @@ def _email(first: str, last: str, index: int) -> str:
 
 def _add_patient(records: Records, fields: dict[str, Any], created: datetime, updated: datetime) -> str:
     verification = fields["verificationStatus"]
-    return str(records.add_patient(fields, verification, rules.iso(created), rules.iso(updated))["id"])
+    return str(records.add_patient(fields, verification, iso(created), iso(updated))["id"])
 
 
 def _condition(records: Records, patient_id: str, code: str, site: str, at: datetime) -> tuple[str, datetime]:
     """A condition (with its first, active episode) starting `at`; returns its id and start."""
-    return str(records.add_condition(patient_id, code, site, rules.iso(at))["id"]), at
+    return str(records.add_condition(patient_id, code, site, iso(at))["id"]), at
 
 
 # --- what happened to a condition after it was diagnosed (its episodes and encounters) ---
@@ -174,10 +178,10 @@ def _active(records: Records, fake: Faker, start: Start) -> None:
     condition_id, at = start
     episode = records.active_episode(condition_id)
     assert episode is not None
-    records.add_encounter(episode["id"], rules.iso(at), "ready", rules.iso(at))
+    records.add_encounter(episode["id"], iso(at), "ready", iso(at))
     if fake.boolean():
         later = at + timedelta(days=fake.random_int(14, 60))
-        records.add_encounter(episode["id"], rules.iso(later), "scheduled", rules.iso(at), _visit(fake))
+        records.add_encounter(episode["id"], iso(later), "scheduled", iso(at), _visit(fake))
 
 
 def _tracked(records: Records, fake: Faker, start: Start) -> None:
@@ -188,7 +192,7 @@ def _tracked(records: Records, fake: Faker, start: Start) -> None:
     every_days = fake.random_element((7, 14, 28))
     records.set_tracking(condition_id, every_days)
     for moment in rules.tracking_plan(at, every_days, fake.random_int(2, 4)):
-        records.add_encounter(episode["id"], rules.iso(moment), "scheduled", rules.iso(at))
+        records.add_encounter(episode["id"], iso(moment), "scheduled", iso(at))
 
 
 def _paused(records: Records, fake: Faker, start: Start) -> Start:
@@ -196,9 +200,9 @@ def _paused(records: Records, fake: Faker, start: Start) -> Start:
     condition_id, at = start
     episode = records.active_episode(condition_id)
     assert episode is not None
-    records.add_encounter(episode["id"], rules.iso(at), "ready", rules.iso(at), _visit(fake))
+    records.add_encounter(episode["id"], iso(at), "ready", iso(at), _visit(fake))
     finished = at + timedelta(days=fake.random_int(30, 120))
-    records.set_episode(episode, rules.iso(finished), status="finished", externalId=_episode_id(fake, at))
+    records.set_episode(episode, iso(finished), status="finished", externalId=_episode_id(fake, at))
     return condition_id, finished
 
 
@@ -207,7 +211,7 @@ def _reopened(records: Records, fake: Faker, start: Start) -> None:
     condition_id, finished = _paused(records, fake, start)
     condition = records.condition(condition_id)
     reopened = finished + timedelta(days=fake.random_int(10, 60))
-    records.open_episode(condition, rules.iso(reopened))
+    records.open_episode(condition, iso(reopened))
     _active(records, fake, (condition_id, reopened))
 
 

@@ -1,0 +1,45 @@
+"""Impilo operation handlers: one async method per operationId, over the app's store.
+
+One module per resource area, each a mixin of `Handlers`; each method takes the request's values, asks
+`rules` and `records`, and returns (body, status).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+
+from mocks.context import MockContext
+from mocks.vendors.impilo import seed as seeding
+from mocks.vendors.impilo.handlers.catalogue import CatalogueHandlers
+from mocks.vendors.impilo.handlers.orders import OrderHandlers
+from mocks.vendors.impilo.handlers.patients import PatientHandlers
+from mocks.vendors.impilo.handlers.webhooks import WebhookHandlers
+from mocks.vendors.impilo.records import Records
+from mocks.webhooks.emit import WebhookEmitter
+
+
+class Handlers(PatientHandlers, CatalogueHandlers, OrderHandlers, WebhookHandlers):
+    """The Impilo API of one mock app."""
+
+    def __init__(self, context: MockContext) -> None:
+        self.context = context
+        self.records = records = Records(context.store)
+        config = context.config
+        self.webhooks = WebhookEmitter(
+            records.webhooks, records.webhook_logs, records.webhook_attempts, secret=records.webhook_secret_value,
+            schedule=config.webhook_retry_schedule, timeout=config.webhook_timeout_seconds,
+            hosts=config.webhook_hosts, events=records.webhook_events, own_ports=config.own_ports,
+        )  # fmt: skip
+
+    def seed(self) -> None:
+        seeding.seed(self.context, self.records)
+
+    def admin_routes(self) -> list[tuple[str, list[str], Callable[[Request], Any]]]:
+        """The mock-only controls under `/__mock` this API adds."""
+        return [
+            ("/__mock/impilo/orders/{order_id:int}/status", ["POST"], self._advance_order),
+            ("/__mock/webhooks/attempts", ["GET"], self._webhook_attempts),
+        ]

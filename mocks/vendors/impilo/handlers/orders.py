@@ -1,0 +1,96 @@
+"""Impilo's orders, and the mock-only control that moves an order along its statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mocks.context import MockContext
+from mocks.state.clock import now_iso
+from mocks.state.store import Record
+from mocks.vendors.impilo import rules
+from mocks.vendors.impilo.records import API, Records, equals, matches, page_of
+from mocks.webhooks.emit import WebhookEmitter
+
+Reply = tuple[Any, int]
+
+
+class OrderHandlers:
+    context: MockContext
+    records: Records
+    webhooks: WebhookEmitter
+
+    async def create_order(self, body: dict[str, Any], **_: Any) -> Reply:
+        with self.records.lock:
+            rules.check_order_references(self.records, body)
+            created = now_iso()
+            record = self.records.orders.add(lambda key: {
+                "id": key,
+                "externalOrderIds": list(body.get("externalOrderIds", [])),
+                "patientId": body["patient"]["id"] if "patient" in body else None,
+                "siteId": body["site"]["id"] if "site" in body else None,
+                "currentStatus": "pending",
+                "orderItems": [{"itemId": i["item"]["id"], "count": i["count"]} for i in body.get("orderItems", [])],
+                "orderKits": [{"kitId": k["kit"]["id"], "count": k["count"]} for k in body.get("orderKits", [])],
+                "orderEvents": [{"name": "pending", "eventTimestamp": created}],
+                "orderNotes": [], "trackingNumbers": [], "deviceIds": [], "packedKits": [],
+                "shippingOption": body.get("shippingOption", "standard"), "emailLabel": body.get("emailLabel", False),
+            })  # fmt: skip
+            self._emit_order_status(record, created)
+            return self.records.order_view(record), 201
+
+    def _emit_order_status(self, record: Record, at: str) -> None:
+        self.webhooks.emit(
+            "order.status", {"id": record["id"], "eventType": record["currentStatus"], "eventTimestamp": at}
+        )
+        self.webhooks.emit("order.statusFull", lambda: self.records.order_view(record))
+
+    async def list_orders(
+        self,
+        page: int = 1,
+        size: int = 15,
+        sort_descending: bool = False,
+        id_: list[int] | None = None,
+        patient_id: int | None = None,
+        site_id: int | None = None,
+        current_status: str | None = None,
+        **_: Any,
+    ) -> Reply:
+        checks = {"id": (lambda r, v: r["id"] in v, set(id_) if id_ else None),
+                  "patient": (equals("patientId"), patient_id), "site": (equals("siteId"), site_id),
+                  "status": (equals("currentStatus"), current_status)}  # fmt: skip
+        found = self.records.orders.where(lambda r: matches(r, checks))
+        found.sort(key=lambda r: r["id"], reverse=bool(sort_descending))
+        return page_of(found, page, size, self.records.order_view), 200
+
+    async def get_order(self, order_id: int, **_: Any) -> Reply:
+        return self.records.order_view(self.records.order(order_id)), 200
+
+    async def _advance_order(self, request: Request) -> Response:
+        """`POST /__mock/impilo/orders/{id}/status`: move an order to a new status, recording an orderEvent
+        and firing `order.status` webhooks.
+
+        The body is read first and the order only then, under the store's lock, with no await until the
+        write: an order read before a reset (or another worker's write) is never written back."""
+        statuses = self.context.schema(API, "OrderStatus")["enum"]
+        try:
+            status = (await request.json())["status"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            status = None
+        with self.records.lock:
+            order = self.records.orders.get(int(request.path_params["order_id"]))
+            if order is None:
+                return JSONResponse({"message": "order not found"}, status_code=404)
+            if status not in statuses:
+                return JSONResponse({"message": f'body must be {{"status": one of {statuses}}}'}, status_code=400)
+            at = now_iso()
+            order = {
+                **order,
+                "currentStatus": status,
+                "orderEvents": [*order["orderEvents"], {"name": status, "eventTimestamp": at}],
+            }
+            self.records.orders.put(order["id"], order)
+            self._emit_order_status(order, at)
+            return JSONResponse(self.records.order_view(order))

@@ -1,0 +1,217 @@
+"""Impilo's stored records, their lookups and filters, the views that expand them, and the page envelope.
+
+Collections (integer ids; items and kits from 1000, as the vendor's guides number them): `patients` (unique
+`externalIdentifier`), `sites`, `items`, `kits`, `devices`, `orders`, and the webhook ones the emitter
+writes. Stored records hold references by id (`siteId`, `patientId`, `itemId`, ...); the views expand them
+the way the vendor's responses do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mocks.http.errors import not_found
+from mocks.state.store import Collection, Record, Store
+
+API = "impilo"
+PATIENT_FIELDS = ("externalIdentifier", "firstName", "lastName", "dateOfBirth", "email", "phoneNumber",
+                  "archived", "address", "enrolled", "sex")  # fmt: skip
+SITE_FIELDS = ("name", "active", "phoneNumber", "address")
+LOG_FIELDS = ("id", "webhookId", "webhookType", "webhookUrl", "payload", "createTimestamp", "lastResponseStatus",
+              "retryAttempts", "lastRetryTimestamp")  # fmt: skip
+
+Test = Callable[[Record, Any], bool]
+Checks = dict[str, tuple[Test, Any]]
+
+
+class Records:
+    """Typed access to the API's collections; lookups answer the vendor's 404s."""
+
+    def __init__(self, store: Store) -> None:
+        self.lock = store.lock
+        self.patients = store.collection(API, "patients", unique=("externalIdentifier",))
+        self.sites = store.collection(API, "sites")
+        self.items = store.collection(API, "items", start=1000)
+        self.kits = store.collection(API, "kits", start=1000)
+        self.devices = store.collection(API, "devices")
+        self.orders = store.collection(API, "orders")
+        self.webhooks = store.collection(API, "webhooks")
+        self.webhook_logs = store.collection(API, "webhook_logs")
+        self.webhook_attempts = store.collection(API, "webhook_attempts")
+        self.webhook_secret = store.collection(API, "webhook_secret")
+        self.webhook_events = store.collection(API, "webhook_events")
+
+    # --- lookups (404 when missing) ---
+
+    def patient(self, patient_id: int) -> Record:
+        return _existing(self.patients, patient_id, "Patient")
+
+    def site(self, site_id: int) -> Record:
+        return _existing(self.sites, site_id, "Site")
+
+    def item(self, item_id: int) -> Record:
+        return _existing(self.items, item_id, "Item")
+
+    def kit(self, kit_id: int) -> Record:
+        return _existing(self.kits, kit_id, "Kit")
+
+    def device(self, device_id: int) -> Record:
+        return _existing(self.devices, device_id, "Device")
+
+    def order(self, order_id: int) -> Record:
+        return _existing(self.orders, order_id, "Order")
+
+    def webhook(self, webhook_id: int) -> Record:
+        return _existing(self.webhooks, webhook_id, "Webhook")
+
+    def patient_by_external_identifier(self, identifier: str) -> Record:
+        record = self.patients.find_unique("externalIdentifier", identifier)
+        if record is None:
+            raise not_found(f"No patient with externalIdentifier {identifier!r}")
+        return record
+
+    def webhook_secret_value(self) -> str | None:
+        return (self.webhook_secret.get(1) or {}).get("secret")
+
+    # --- views: references expanded as the vendor answers them ---
+
+    def site_view(self, site_id: int | None) -> Record | None:
+        return None if site_id is None else self.sites.get(site_id)
+
+    def patient_view(self, record: Record) -> Record:
+        view = dict(record)  # a copy in C, then the reference out: same keys, same order
+        view.pop("siteId", None)
+        site = self.site_view(record.get("siteId"))
+        if site is not None:
+            view["site"] = site
+        return view
+
+    def item_view(self, item_id: int) -> Record:
+        return self.items.get(item_id) or {"id": item_id}
+
+    def kit_view(self, record: Record) -> Record:
+        return {
+            **record,
+            "kitItems": [{"item": self.item_view(k["itemId"]), "count": k["count"]} for k in record["kitItems"]],
+        }
+
+    def kit_view_by_id(self, kit_id: int) -> Record:
+        record = self.kits.get(kit_id)
+        return self.kit_view(record) if record else {"id": kit_id}
+
+    def device_view(self, record: Record) -> Record:
+        view = {k: v for k, v in record.items() if k not in ("itemId", "patientId", "siteId")}
+        view["item"] = self.item_view(record["itemId"])
+        patient = self.patients.get(record["patientId"]) if record.get("patientId") is not None else None
+        if patient is not None:
+            view["currentPatient"] = self.patient_view(patient)
+        site = self.site_view(record.get("siteId"))
+        if site is not None:
+            view["site"] = site
+        return view
+
+    def order_view(self, record: Record) -> Record:
+        view: dict[str, Any] = {k: v for k, v in record.items() if k not in ("patientId", "siteId", "deviceIds")}
+        patient = self.patients.get(record["patientId"]) if record.get("patientId") is not None else None
+        if patient is not None:
+            view["patient"] = self.patient_view(patient)
+        site = self.site_view(record.get("siteId"))
+        if site is not None:
+            view["site"] = site
+        view["orderItems"] = [{"item": self.item_view(i["itemId"]), "count": i["count"]} for i in record["orderItems"]]
+        view["orderKits"] = [{"kit": self.kit_view_by_id(k["kitId"]), "count": k["count"]} for k in record["orderKits"]]
+        devices = [self.devices.get(d) for d in record.get("deviceIds", [])]
+        view["devices"] = [self.device_view(d) for d in devices if d is not None]
+        return view
+
+
+def log_view(record: Record) -> Record:
+    """A webhook log row as listWebhookLogs answers it (the emitter stores more)."""
+    return {k: record[k] for k in LOG_FIELDS}
+
+
+def _existing(collection: Collection, key: int, label: str) -> Record:
+    record = collection.get(key)
+    if record is None:
+        raise not_found(f"{label} {key} not found")
+    return record
+
+
+# --- the page envelope `{content, page, size, total, first, last}` (1-based pages) ---
+
+
+def page_of(records: Sequence[Any], page: int, size: int, view: Callable[[Any], Any] = lambda r: r) -> dict[str, Any]:
+    total = len(records)
+    start = (page - 1) * size
+    content = [view(record) for record in records[start : start + size]]
+    return {
+        "content": content,
+        "page": page,
+        "size": size,
+        "total": total,
+        "first": page == 1,
+        "last": start + size >= total,
+    }
+
+
+def page_of_collection(
+    collection: Collection, page: int, size: int, view: Callable[[Any], Any] = lambda r: r
+) -> dict[str, Any]:
+    """The same envelope straight from a collection: no scan, so a page costs the same at 1k or 100k."""
+    total, start = len(collection), (page - 1) * size
+    content = [view(record) for record in collection.slice(start, start + size)]
+    return {"content": content, "page": page, "size": size, "total": total, "first": page == 1,
+            "last": start + size >= total}  # fmt: skip
+
+
+# --- list filters: a `Checks` table maps a name to (test, the query value or None when not asked) ---
+
+
+def matches(record: Record, checks: Checks) -> bool:
+    """True when every given filter (value not None) accepts the record."""
+    return all(test(record, value) for test, value in checks.values() if value is not None)
+
+
+def contains(field: str) -> Test:
+    return lambda record, value: value.lower() in str(record.get(field) or "").lower()
+
+
+def equals(field: str) -> Test:
+    return lambda record, value: record.get(field) == value
+
+
+def address(field: str) -> Test:
+    return lambda record, value: str((record.get("address") or {}).get(field) or "").lower() == value.lower()
+
+
+def born(after: bool) -> Test:
+    def test(record: Record, value: Any) -> bool:
+        birth, limit = record.get("dateOfBirth"), str(value)
+        return birth is not None and (birth >= limit if after else birth <= limit)
+
+    return test
+
+
+def full_name(record: Record, value: str) -> bool:
+    return value.lower() in f"{record.get('firstName', '')} {record.get('lastName', '')}".lower()
+
+
+def between(field: str, low: bool) -> Test:
+    """A stored timestamp at or after (`low`) or before the given date-time."""
+
+    def test(record: Record, value: Any) -> bool:
+        stored = record.get(field)
+        if stored is None:
+            return False
+        stamp = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return stored >= stamp if low else stored < stamp
+
+    return test
+
+
+PATIENT_SORT: dict[str, Callable[[Record], Any]] = {
+    "firstName": lambda p: (p.get("firstName") or "").lower(),
+    "lastName": lambda p: (p.get("lastName") or "").lower(),
+    "patientId": lambda p: p["id"],
+}

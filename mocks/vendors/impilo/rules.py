@@ -1,0 +1,80 @@
+"""Impilo's business rules: what the schema cannot say, each with where it comes from.
+
+"Spec" below is specs/impilo.yaml: the named operation's description or the `Conflict` response's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from mocks.http.errors import bad_request, conflict
+from mocks.state.store import Record
+from mocks.vendors.impilo.records import Records
+
+
+def external_identifier(email: str, phone: str) -> str:
+    """The patient guide's recipe: MD5 of the lower-cased email followed by the phone's digits (spec:
+    getPatientByExternalIdentifier)."""
+    return hashlib.md5((email.lower() + re.sub(r"\D", "", phone)).encode()).hexdigest()
+
+
+def check_unique_external_identifier(records: Records, patient: Record) -> None:
+    """409 when another patient has this `externalIdentifier` (spec: createPatient, updatePatient,
+    patchPatient: "Duplicate `externalIdentifier`: 409 (inferred)")."""
+    identifier = patient.get("externalIdentifier")
+    duplicate = identifier and records.patients.find_unique("externalIdentifier", identifier)
+    if duplicate and duplicate["id"] != patient["id"]:
+        raise conflict(f"A patient with externalIdentifier {identifier!r} already exists")
+
+
+def site_for_patient(
+    records: Records, site: dict[str, Any] | None, create: Callable[[dict[str, Any]], Record]
+) -> int | None:
+    """The site id a patient's nested `site` names. Given by id, the site must exist: 409, since the patient
+    exists and only its reference does not (spec: `Conflict`). Without an id it is matched by name, or
+    `create`d (the seed example sends a nested site without id; spec: updatePatient)."""
+    if not site:
+        return None
+    if "id" in site:
+        if records.sites.get(site["id"]) is None:
+            raise conflict(f"Site {site['id']} does not exist; create it first (POST /site)")
+        return int(site["id"])
+    named = records.sites.where(lambda s: site.get("name") is not None and s.get("name") == site.get("name"))
+    if named:
+        return int(named[0]["id"])
+    return int(create(site)["id"])
+
+
+def check_order_references(records: Records, body: dict[str, Any]) -> None:
+    """Unknown patient, site, item or kit: 404 (spec: createOrder); an item that is not orderable: 400 with
+    the vendor's message (spec: listItems' `orderable`: new items are not orderable until approved)."""
+    if "patient" in body:
+        records.patient(body["patient"]["id"])
+    if "site" in body:
+        records.site(body["site"]["id"])
+    for line in body.get("orderItems", []):
+        if not records.item(line["item"]["id"]).get("orderable", True):
+            raise bad_request("Order contains Items that are marked as non-orderable. Order cannot be placed.")
+    for line in body.get("orderKits", []):
+        records.kit(line["kit"]["id"])
+
+
+def check_new_webhook(records: Records, kind: str, url: str) -> None:
+    """409 when the same `type` is already registered for the same `url` (spec: createWebhook, inferred)."""
+    if records.webhooks.where(lambda w: w["type"] == kind and w["url"] == url):
+        raise conflict(f"A {kind} webhook for {url} already exists")
+
+
+def check_url_changes(webhook: Record, url: str) -> None:
+    """400 when the new URL equals the current one (spec: updateWebhook, documented by the vendor)."""
+    if url == webhook["url"]:
+        raise bad_request("The new webhook URL is the same as the existing one")
+
+
+def check_no_secret(records: Records) -> None:
+    """409 if a webhook secret already exists (spec: createWebhookSecret)."""
+    if records.webhook_secret.get(1) is not None:
+        raise conflict("A webhook secret already exists")
