@@ -6,7 +6,7 @@ from typing import Any
 
 from mocks.context import MockContext
 from mocks.http.errors import not_found
-from tests.fictional.acme.seed import seed_widgets
+from tests.vendors.fictional.acme.seed import seed_widgets
 
 Reply = tuple[Any, int]
 

@@ -1,6 +1,6 @@
 """A fourth vendor is its spec, its package, its schemathesis.toml project and its tests, nothing else.
 
-Acme (`tests/fictional/`: `acme.yaml` and the package `acme`) is added here only: its spec by
+Acme (`tests/vendors/fictional/`: `acme.yaml` and the package `acme`) is added here only: its spec by
 `specs.add_source`, its row by `create_app(vendors=(*VENDORS, ACME))`, its contract project by the config this
 test writes. The mock then serves it, checks its key, masks the key in the journal, words its errors in
 Acme's shape and passes its contract, with no change anywhere else.
@@ -20,8 +20,8 @@ from contracts.runner import CONFIG_FILE, load_config, run
 from mocks import context_of, create_app
 from mocks.config import from_env
 from mocks.vendors import VENDORS
-from tests.fictional.acme import VENDOR as ACME
 from tests.support.twin import Twin
+from tests.vendors.fictional.acme import VENDOR as ACME
 
 SPEC = Path(__file__).resolve().parent / "fictional" / "acme.yaml"
 KEY = "mock-acme-api-key"

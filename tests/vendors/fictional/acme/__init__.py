@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mocks.dx.journal import hidden
 from mocks.vendor import Vendor
-from tests.fictional.acme import auth, errors
-from tests.fictional.acme.handlers import Handlers
+from tests.vendors.fictional.acme import auth, errors
+from tests.vendors.fictional.acme.handlers import Handlers
 
 __all__ = ["VENDOR"]
 
