@@ -14,7 +14,7 @@ and no feature installed inside the dispatcher that must see it (each declares w
 every rejection is still worded by Connexion and our validators. A handler's own errors (404, 409 ...) are
 rendered by the same function as Connexion's error handler. Each request handed on is counted by reason
 (`Stats`, shown at `GET /__mock/summary`); operations without a plan are logged at start-up, and a fault of
-a plan at request time is logged and its request handed on. `tests/test_dispatch.py` replays requests
+a plan at request time is logged and its request handed on. `tests/http/test_dispatch.py` replays requests
 through both paths and compares. Set `FAST_PATH=0` to serve everything through Connexion.
 
 Why two paths: the same plans as one middleware in Connexion's list right after its routing (the single
