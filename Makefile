@@ -41,8 +41,14 @@ chromium: ## Debian's Chromium for the browser test: installed when missing, as 
 		else echo "warning: $(CHROMIUM) is missing and only root can install it (apt-get install -y chromium);" \
 			"the browser test will fail" >&2; fi; }
 
-test: venv chromium ## Unit, behaviour, browser and in-process contract tests
-	$(BIN)/python -m pytest
+# Test modules run in TEST_WORKERS processes (pytest-xdist; `logical`: one per CPU this process may use;
+# 0: all in this process). Each module runs whole on one worker, in order, so module-scoped fixtures and
+# servers are neither shared between workers nor split. The suite waits a lot (servers starting,
+# subprocesses, webhook retries, timeouts), so two workers on 2 cores take well under half the serial time.
+TEST_WORKERS ?= logical
+
+test: venv chromium ## Unit, behaviour, browser and in-process contract tests (TEST_WORKERS=0: serially)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: venv ## ruff format check + lint, mypy, spec validation
 	$(BIN)/ruff format --check .
