@@ -44,7 +44,8 @@ chromium: ## Debian's Chromium for the browser test: installed when missing, as 
 # Test modules run in TEST_WORKERS processes (pytest-xdist; `logical`: one per CPU this process may use;
 # 0: all in this process). Each module runs whole on one worker, in order, so module-scoped fixtures and
 # servers are neither shared between workers nor split. The suite waits a lot (servers starting,
-# subprocesses, webhook retries, timeouts), so two workers on 2 cores take well under half the serial time.
+# subprocesses, webhook retries, timeouts), so on an idle 2-core machine two workers take about half the
+# serial time; on a busy one the gain is smaller.
 TEST_WORKERS ?= logical
 
 test: venv chromium ## Unit, behaviour, browser and in-process contract tests (TEST_WORKERS=0: serially)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ def write(api: str, document: dict[str, Any]) -> Path:
     """Write one resolved document under build/ and return its path."""
     BUILD_DIR.mkdir(exist_ok=True)
     target = BUILD_DIR / f"{api}.json"
-    tmp = target.with_suffix(".json.tmp")
+    tmp = target.with_suffix(f".json.{os.getpid()}.tmp")  # one per process: parallel test workers
     tmp.write_text(json.dumps(document, indent=2, sort_keys=False))
     tmp.replace(target)
     return target
