@@ -8,9 +8,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from mocks.vendor import Vendor, owner_of
+from mocks.vendor import Vendor
 
-__all__ = ["VENDORS", "discover", "vendor_for_path"]
+__all__ = ["VENDORS", "discover"]
 
 
 def discover() -> tuple[Vendor, ...]:
@@ -28,8 +28,3 @@ def discover() -> tuple[Vendor, ...]:
 
 
 VENDORS: tuple[Vendor, ...] = discover()
-
-
-def vendor_for_path(path: str) -> Vendor | None:
-    """The vendor of `VENDORS` whose base path prefixes `path`, if any."""
-    return owner_of(path, VENDORS)
