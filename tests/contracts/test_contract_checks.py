@@ -1,5 +1,7 @@
 """The contract suite catches drift: each broken mock (tests/support/drift.py) is reported by the right check.
 
+The generic clauses are here; each vendor's rules are in test_contract_checks_<vendor>.py.
+
 The unbroken mock raising no false alarm is tests/contracts/test_contract_in_process.py (all phases, all checks).
 """
 
@@ -10,10 +12,7 @@ from typing import Any
 
 import pytest
 
-from contracts.runner import load_config, run
 from tests.support import drift
-
-FAST = {"generation": {"max-examples": 10}}
 
 DRIFTS = [
     # generic contract clauses (Schemathesis' own checks and ours)
@@ -42,17 +41,6 @@ DRIFTS = [
                  None, id="foreign-error-body-is-reported"),
     pytest.param(drift.item_page_total_off_by_one, "impilo", ["listItems"], "page_envelope_is_consistent", None,
                  id="wrong-page-total-is-reported"),
-    # vendor rules
-    pytest.param(drift.order_rules_not_enforced, "impilo", ["createOrder"],
-                 "impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines", None,
-                 id="order-for-both-or-neither-or-no-lines-is-reported"),
-    pytest.param(drift.batch_delete_keeps_profiles, "heidi", ["batchDeletePatientProfiles"],
-                 "deleted_profiles_are_gone", None, id="undeleted-profiles-are-reported"),
-    pytest.param(drift.second_active_episode_allowed, "legit_health", ["createEpisodeOfCare"],
-                 "second_active_episode_is_rejected", drift.legit_health_ids, id="second-active-episode-is-reported"),
-    pytest.param(drift.encounters_always_scheduled, "legit_health", ["createEncounter"],
-                 "encounter_status_follows_planned_for", drift.legit_health_ids,
-                 id="past-encounter-scheduled-is-reported"),
 ]  # fmt: skip
 
 
@@ -64,10 +52,4 @@ def test_contract_run_reports_the_right_check_when_the_mock_drifts(
     check: str,
     parameters: Callable[[Any], dict[str, Any]] | None,
 ) -> None:
-    app = broken()
-    # `parameters` names seeded records for path parameters whose spec examples the mock does not hold
-    config = load_config(overrides={**FAST, "parameters": parameters(app) if parameters else {}})
-    outcome = run(api, app=app, operation_ids=operation_ids, config=config)
-    reported = sorted({f.check for f in outcome.failures})
-    assert check in reported, f"expected {check} among {reported}; errors: {outcome.errors}"
-    assert outcome.operations, "the run tested no operation"
+    drift.assert_reported(broken, api, operation_ids, check, parameters)

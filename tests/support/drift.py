@@ -9,14 +9,12 @@ check reports it.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.responses import JSONResponse
-from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.runner import load_config, run
 from mocks import create_app
 from mocks.app import context_of
 from mocks.http.errors import MockError
@@ -209,84 +207,25 @@ def item_page_total_off_by_one() -> Any:
     return with_result("impilo", "list_items", lambda body, status: ({**body, "total": body["total"] + 1}, status))
 
 
-# --- vendor rules -----------------------------------------------------------------------------------------------
+# --- running the contract suite on a drifted mock ------------------------------------------------------------
+
+FAST = {"generation": {"max-examples": 10}}
 
 
-def _order_rule_broken(order: Any) -> bool:
-    if not isinstance(order, dict):
-        return False
-    one_party = ("patient" in order) != ("site" in order)
-    lines = any(isinstance(order.get(name), list) and order[name] for name in ("orderItems", "orderKits"))
-    return not (one_party and lines)
+def assert_reported(
+    broken: Callable[[], Any],
+    api: str,
+    operation_ids: list[str],
+    check: str,
+    parameters: Callable[[Any], dict[str, Any]] | None = None,
+) -> None:
+    """Run the contract suite on `broken()` for `operation_ids` and assert that `check` reports it.
 
-
-def order_rules_not_enforced() -> ASGIApp:
-    """createOrder accepts orders for both or neither of patient and site, or without lines."""
-
-    def wrap(app: ASGIApp) -> ASGIApp:
-        async def lenient(scope: Scope, receive: Receive, send: Send) -> None:
-            raw = await _read_body(receive)
-            try:
-                order = json.loads(raw)
-            except ValueError:
-                order = None
-            if _order_rule_broken(order):
-                await JSONResponse({"id": 1, **order, "currentStatus": "pending"}, status_code=201)(
-                    scope, receive, send
-                )
-                return
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if replayed:
-                    return await receive()
-                replayed = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-
-            await app(scope, replay, send)
-
-        return lenient
-
-    return on_path("impilo", "POST", "/order", wrap)
-
-
-def batch_delete_keeps_profiles() -> Any:
-    """batchDeletePatientProfiles reports success and deletes nothing."""
-
-    def make(handlers: Any, original: Handler) -> Handler:
-        async def keeping(*args: Any, **kwargs: Any) -> Reply:
-            return {"is_success": True}, 200
-
-        return keeping
-
-    return with_handler("heidi", "batch_delete_patient_profiles", make)
-
-
-def legit_health_ids(app: Any) -> dict[str, str]:
-    """Path parameters naming a seeded condition and one of its episodes of care (read over HTTP).
-
-    The spec's example ids are not in the Legit.Health seed, so a short run would only ever get 404s.
+    `parameters` names seeded records for path parameters whose spec examples the mock does not hold.
     """
-    root = base("legit_health")
-    with TestClient(
-        app, base_url="http://localhost", headers={"Authorization": "Bearer mock-legit-health-token"}
-    ) as client:
-        patients = client.get(f"{root}/patients", params={"externalIds[]": "a449666c710c"}).json()
-        condition = patients[0]["conditions"][0]["id"]
-        episode = client.get(f"{root}/conditions/{condition}/episodes-of-care").json()[0]["id"]
-    return {"conditionId": condition, "episodeOfCareId": episode}
-
-
-def second_active_episode_allowed() -> Any:
-    """createEpisodeOfCare opens an active episode even when the condition already has one."""
-    app = mock()
-    handlers_of(app, "legit_health").records.active_episode = lambda condition_id: None  # no episode is active
-    return app
-
-
-def encounters_always_scheduled() -> Any:
-    """createEncounter says `scheduled` even when planned_for is in the past."""
-    return with_result(
-        "legit_health", "create_encounter", lambda body, status: ({**body, "status": "scheduled"}, status)
-    )
+    app = broken()
+    config = load_config(overrides={**FAST, "parameters": parameters(app) if parameters else {}})
+    outcome = run(api, app=app, operation_ids=operation_ids, config=config)
+    reported = sorted({f.check for f in outcome.failures})
+    assert check in reported, f"expected {check} among {reported}; errors: {outcome.errors}"
+    assert outcome.operations, "the run tested no operation"

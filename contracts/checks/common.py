@@ -1,4 +1,4 @@
-"""The vendors' documented rules that a schema alone cannot express, as Schemathesis checks.
+"""Checks every API gets: what a create, PATCH, PUT, page or error must show, as Schemathesis checks.
 
 Importing this module registers every check below (and one `before_call` hook) with Schemathesis. Each check
 looks at one response and, when it needs more evidence, sends a few bounded follow-up requests with the
@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, NoReturn
 
 import jsonschema
@@ -32,15 +32,15 @@ SNAPSHOTS_KEPT = 256
 # --- helpers --------------------------------------------------------------------------------------------------
 
 
-def _operation_id(case: Case) -> str:
+def operation_id(case: Case) -> str:
     return str(case.operation.definition.raw.get("operationId", ""))
 
 
-def _ok(response: Response) -> bool:
+def ok(response: Response) -> bool:
     return 200 <= response.status_code < 300
 
 
-def _json(response: Response) -> Any:
+def json_of(response: Response) -> Any:
     try:
         return response.json()
     except ValueError:
@@ -127,7 +127,7 @@ def _send(
     return operation.schema.transport.send(probe)
 
 
-def _follow_up(case: Case, response: Response, operation_id: str, **request: Any) -> Response:
+def follow_up(case: Case, response: Response, operation_id: str, **request: Any) -> Response:
     operation = case.operation.schema.find_operation_by_id(operation_id)
     return _send(operation, _credentials(operation, response.request.headers), **request)
 
@@ -155,7 +155,7 @@ def _linked_reads(case: Case, response: Response) -> Iterator[tuple[str, dict[st
     """(GET operationId, path parameters) for each OpenAPI link of this response that leads to a read."""
     responses = case.operation.definition.raw.get("responses", {})
     links = (responses.get(str(response.status_code)) or {}).get("links") or {}
-    body = _json(response)
+    body = json_of(response)
     for link in links.values():
         target = link.get("operationId")
         if not target or target in UNSAFE_OPERATIONS:  # reads with side effects (minting login links)
@@ -172,7 +172,7 @@ def _linked_reads(case: Case, response: Response) -> Iterator[tuple[str, dict[st
             yield target, values
 
 
-def _fail(message: str) -> NoReturn:
+def fail(message: str) -> NoReturn:
     raise AssertionError(message)
 
 
@@ -211,8 +211,8 @@ def read_resource_before_patch(context: HookContext, case: Case, kwargs: dict[st
         before = _send(operation, _credentials(operation, case.headers), path_parameters=dict(case.path_parameters))
     except Exception:  # the snapshot is optional; the PATCH itself will report a broken server
         return
-    if _ok(before):
-        BEFORE_PATCH.put(case.id, _unwrap(_json(before)))
+    if ok(before):
+        BEFORE_PATCH.put(case.id, _unwrap(json_of(before)))
 
 
 # --- checks -----------------------------------------------------------------------------------------------------
@@ -221,16 +221,16 @@ def read_resource_before_patch(context: HookContext, case: Case, kwargs: dict[st
 @schemathesis.check
 def created_resource_is_retrievable_with_its_values(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """A 2xx create can be read back through its response's links, showing the scalar values it was sent."""
-    if case.method.upper() != "POST" or not _operation_id(case).startswith("create") or not _ok(response):
+    if case.method.upper() != "POST" or not operation_id(case).startswith("create") or not ok(response):
         return None
     for read, parameters in _linked_reads(case, response):
-        got = _follow_up(case, response, read, path_parameters=parameters)
-        if not _ok(got):
-            _fail(f"{case.operation.label} answered {response.status_code}, then {read} {parameters} answered "
+        got = follow_up(case, response, read, path_parameters=parameters)
+        if not ok(got):
+            fail(f"{case.operation.label} answered {response.status_code}, then {read} {parameters} answered "
                   f"{got.status_code}; expected 200 for the resource just created")  # fmt: skip
-        problems = [] if _is_negative(case) else _mismatches(_given(case), _unwrap(_json(got)))
+        problems = [] if _is_negative(case) else _mismatches(_given(case), _unwrap(json_of(got)))
         if problems:
-            _fail(f"{read} {parameters} does not show what {case.operation.label} sent: " + "; ".join(problems))
+            fail(f"{read} {parameters} does not show what {case.operation.label} sent: " + "; ".join(problems))
     return None
 
 
@@ -238,36 +238,36 @@ def created_resource_is_retrievable_with_its_values(ctx: CheckContext, response:
 def patch_changes_only_given_fields(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """A 2xx PATCH shows the scalars it was given, and leaves every field it was not given as it was."""
     before = BEFORE_PATCH.pop(case.id)
-    if case.method.upper() != "PATCH" or not _ok(response) or not isinstance(case.body, dict) or _is_negative(case):
+    if case.method.upper() != "PATCH" or not ok(response) or not isinstance(case.body, dict) or _is_negative(case):
         return None
     given = _given(case)
-    after, read = _unwrap(_json(response)), _read_of(case.operation)
+    after, read = _unwrap(json_of(response)), _read_of(case.operation)
     problems = [f"response {p}" for p in _mismatches(given, after)]
     if read is not None:
-        got = _follow_up(case, response, read, path_parameters=dict(case.path_parameters))
-        after = _unwrap(_json(got)) if _ok(got) else after
+        got = follow_up(case, response, read, path_parameters=dict(case.path_parameters))
+        after = _unwrap(json_of(got)) if ok(got) else after
         problems += [f"{read} {p}" for p in _mismatches(given, after)]
     if isinstance(before, dict) and isinstance(after, dict):
         touched = set(given) | {ALIASES.get(name, name) for name in given} | SERVER_OWNED
         problems += [f"{name}: not given, was {before[name]!r}, now {after.get(name)!r}"
                      for name in before if name not in touched and after.get(name) != before[name]]  # fmt: skip
     if problems:
-        _fail(f"{case.operation.label} changed more or less than it was given: " + "; ".join(problems))
+        fail(f"{case.operation.label} changed more or less than it was given: " + "; ".join(problems))
     return None
 
 
 @schemathesis.check
 def put_applies_what_it_was_given(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """A 2xx PUT's response and a read right after it show the scalar values it was given."""
-    if case.method.upper() != "PUT" or not _ok(response) or not isinstance(case.body, dict) or _is_negative(case):
+    if case.method.upper() != "PUT" or not ok(response) or not isinstance(case.body, dict) or _is_negative(case):
         return None
     given, read = _given(case), _read_of(case.operation)
-    problems = [f"response {p}" for p in _mismatches(given, _unwrap(_json(response)))]
+    problems = [f"response {p}" for p in _mismatches(given, _unwrap(json_of(response)))]
     if read is not None:
-        got = _follow_up(case, response, read, path_parameters=dict(case.path_parameters))
-        problems += [f"{read} {p}" for p in _mismatches(given, _unwrap(_json(got)))] if _ok(got) else []
+        got = follow_up(case, response, read, path_parameters=dict(case.path_parameters))
+        problems += [f"{read} {p}" for p in _mismatches(given, _unwrap(json_of(got)))] if ok(got) else []
     if problems:
-        _fail(f"{case.operation.label} did not apply what it was given: " + "; ".join(problems))
+        fail(f"{case.operation.label} did not apply what it was given: " + "; ".join(problems))
     return None
 
 
@@ -297,15 +297,15 @@ class page_envelope_is_consistent:  # noqa: N801  (Schemathesis names a class ch
         self.walked: dict[str, set[tuple[tuple[str, str], ...]]] = {}
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
-        body = _json(response)
-        if case.method.upper() != "GET" or not _ok(response) or not isinstance(body, dict) or PAGE_KEYS - body.keys():
+        body = json_of(response)
+        if case.method.upper() != "GET" or not ok(response) or not isinstance(body, dict) or PAGE_KEYS - body.keys():
             return None
         query = dict(case.query or {})
         problems = _page_problems(body)
         problems += [f"{name} is {body[name]!r}, the request asked for {query[name]!r}"
                      for name in ("page", "size") if name in query and str(query[name]) != str(body[name])]  # fmt: skip
         if problems:
-            _fail(f"{case.operation.label} page envelope is inconsistent: " + "; ".join(problems))
+            fail(f"{case.operation.label} page envelope is inconsistent: " + "; ".join(problems))
         filters = {k: v for k, v in query.items() if k not in ("page", "size") and not k.startswith("sort")}
         walked = self.walked.setdefault(case.operation.label, set())
         key = tuple(sorted((k, repr(v)) for k, v in filters.items()))
@@ -314,7 +314,7 @@ class page_envelope_is_consistent:  # noqa: N801  (Schemathesis names a class ch
         walked.add(key)
         counted, total = self._walk(case, response, filters)
         if counted is not None and (counted != total or body["total"] != total):
-            _fail(f"{case.operation.label} with {filters or 'no filters'} says total {body['total']}, but paging "
+            fail(f"{case.operation.label} with {filters or 'no filters'} says total {body['total']}, but paging "
                   f"through it (size {WALK_PAGE_SIZE}) returns {counted} items under a total of {total}")  # fmt: skip
         return None
 
@@ -324,9 +324,9 @@ class page_envelope_is_consistent:  # noqa: N801  (Schemathesis names a class ch
         counted, total, page = 0, None, 1
         while counted < WALK_MAX_ITEMS:
             query = {**filters, "page": page, "size": WALK_PAGE_SIZE}
-            got = _follow_up(case, response, _operation_id(case), query=query)
-            body = _json(got)
-            if not _ok(got) or not isinstance(body, dict) or PAGE_KEYS - body.keys():
+            got = follow_up(case, response, operation_id(case), query=query)
+            body = json_of(got)
+            if not ok(got) or not isinstance(body, dict) or PAGE_KEYS - body.keys():
                 return None, None
             if total is not None and body["total"] != total:
                 return None, None  # the data changed under the walk
@@ -336,61 +336,6 @@ class page_envelope_is_consistent:  # noqa: N801  (Schemathesis names a class ch
                 return counted, total
             page += 1
         return None, None
-
-
-def _order_rule_broken(body: dict[str, Any]) -> str | None:
-    parties = [name for name in ("patient", "site") if name in body]
-    if len(parties) != 1:
-        return f"{' and '.join(parties) or 'neither patient nor site'}"
-    if not any(isinstance(body.get(lines), list) and body[lines] for lines in ("orderItems", "orderKits")):
-        return "no orderItems or orderKits"
-    return None
-
-
-@schemathesis.check
-class impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines:  # noqa: N801  (see above)
-    """createOrder refuses an order for both or neither of patient and site, or without lines.
-
-    Besides judging every createOrder the run sends, the first accepted order is varied once per run into
-    the three broken shapes (with references that exist), each of which must get a 4xx.
-    """
-
-    def __init__(self) -> None:
-        self.probed = False
-
-    def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
-        if _operation_id(case) != "createOrder" or not _ok(response) or not isinstance(case.body, dict):
-            return None
-        broken = _order_rule_broken(case.body)
-        if broken:
-            _fail(f"createOrder answered {response.status_code} to an order with {broken}; expected a 4xx")
-        if not self.probed:
-            self.probed = True
-            self._probe(case, response, case.body)
-        return None
-
-    def _probe(self, case: Case, response: Response, order: dict[str, Any]) -> None:
-        variants = {
-            "neither patient nor site": {k: v for k, v in order.items() if k not in ("patient", "site")},
-            "no orderItems or orderKits": {k: v for k, v in order.items() if k not in ("orderItems", "orderKits")},
-        }
-        missing = "site" if "patient" in order else "patient"
-        other = self._some_id(case, response, "listSites" if missing == "site" else "listPatients")
-        if other is not None:
-            variants["both patient and site"] = {**order, missing: {"id": other}}
-        accepted = []
-        for name, body in variants.items():
-            got = _follow_up(case, response, "createOrder", body=body)
-            if got.status_code < 400 or got.status_code >= 500:
-                accepted.append(f"{name}: {got.status_code}")
-        if accepted:
-            _fail("createOrder probes with broken orders were not refused with a 4xx: " + "; ".join(accepted))
-
-    @staticmethod
-    def _some_id(case: Case, response: Response, list_operation: str) -> Any:
-        got = _follow_up(case, response, list_operation, query={"page": 1, "size": 1})
-        content = (_json(got) or {}).get("content") if _ok(got) else None
-        return content[0].get("id") if isinstance(content, list) and content else None
 
 
 @schemathesis.check
@@ -403,75 +348,11 @@ def error_body_has_the_vendor_shape(ctx: CheckContext, response: Response, case:
     schema = case.operation.schema.raw_schema["components"]["schemas"][declared["schema"]]
     received = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
     if received != content_type:
-        _fail(f"a {response.status_code} error with content type {received!r}; expected {content_type!r}")
-    body = _json(response)
+        fail(f"a {response.status_code} error with content type {received!r}; expected {content_type!r}")
+    body = json_of(response)
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(body), key=str)
     if errors:
-        _fail(f"a {response.status_code} error body {body!r} is not the vendor's shape: {errors[0].message}")
+        fail(f"a {response.status_code} error body {body!r} is not the vendor's shape: {errors[0].message}")
     if isinstance(body, dict) and "status" in schema["properties"] and body["status"] != response.status_code:
-        _fail(f"a {response.status_code} error body says status {body['status']!r}")
-    return None
-
-
-@schemathesis.check
-def deleted_profiles_are_gone(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """After a 2xx Heidi batch delete, each listed patient profile answers 404."""
-    if _operation_id(case) != "batchDeletePatientProfiles" or not _ok(response) or not isinstance(case.body, dict):
-        return None
-    ids = case.body.get("patient_profile_ids")
-    still_there = []
-    for profile_id in list(dict.fromkeys(ids if isinstance(ids, list) else []))[:MAX_IDS_FOLLOWED]:
-        got = _follow_up(case, response, "getPatientProfile", path_parameters={"patient_profile_id": profile_id})
-        if got.status_code != 404:
-            still_there.append(f"{profile_id}: {got.status_code}")
-    if still_there:
-        _fail("profiles deleted by a 2xx batch delete still answer GET (expected 404): " + ", ".join(still_there))
-    return None
-
-
-@schemathesis.check
-def second_active_episode_is_rejected(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """Once an active episode of care is created, a second active one on the same condition gets 409."""
-    body = _json(response)
-    if _operation_id(case) != "createEpisodeOfCare" or response.status_code != 201 or not isinstance(body, dict):
-        return None
-    if body.get("status") != "active":
-        return None
-    condition = body.get("conditionId") or (case.path_parameters or {}).get("conditionId")
-    if condition is None:
-        return None
-    got = _follow_up(case, response, "createEpisodeOfCare", path_parameters={"conditionId": condition},
-                     body={"status": "active"})  # fmt: skip
-    if got.status_code != 409:
-        _fail(f"a second active episode of care on condition {condition} answered {got.status_code}; expected 409")
-    return None
-
-
-def _moment(text: Any) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-@schemathesis.check
-def encounter_status_follows_planned_for(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """A new encounter is `scheduled` when planned_for is in the future, else `ready`."""
-    body = _json(response)
-    if _operation_id(case) != "createEncounter" or response.status_code != 201 or not isinstance(body, dict):
-        return None
-    planned = _moment((case.body or {}).get("planned_for") if isinstance(case.body, dict) else None)
-    if planned is None:
-        return None
-    now = datetime.now(UTC)
-    try:
-        future = planned > now + CLOCK_SLACK
-        past = planned < now - timedelta(seconds=response.elapsed) - CLOCK_SLACK
-    except OverflowError:
-        return None
-    expected = "scheduled" if future else "ready" if past else None
-    if expected is not None and body.get("status") != expected:
-        _fail(f"an encounter planned for {planned.isoformat()} (now {now.isoformat()}) has status "
-              f"{body.get('status')!r}; expected {expected!r}")  # fmt: skip
+        fail(f"a {response.status_code} error body says status {body['status']!r}")
     return None

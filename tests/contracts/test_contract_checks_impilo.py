@@ -1,0 +1,27 @@
+"""The contract suite catches each of Impilo's vendor rules broken (tests/support/drift_impilo.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.support import drift, drift_impilo
+
+DRIFTS = [
+    pytest.param(drift_impilo.order_rules_not_enforced, "impilo", ["createOrder"],
+                 "impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines", None,
+                 id="order-for-both-or-neither-or-no-lines-is-reported"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("broken", "api", "operation_ids", "check", "parameters"), DRIFTS)
+def test_contract_run_reports_the_broken_rule(
+    broken: Callable[[], Any],
+    api: str,
+    operation_ids: list[str],
+    check: str,
+    parameters: Callable[[Any], dict[str, Any]] | None,
+) -> None:
+    drift.assert_reported(broken, api, operation_ids, check, parameters)

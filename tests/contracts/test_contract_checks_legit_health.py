@@ -1,0 +1,30 @@
+"""The contract suite catches each of Legit.Health's vendor rules broken (tests/support/drift_legit_health.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.support import drift, drift_legit_health
+
+DRIFTS = [
+    pytest.param(drift_legit_health.second_active_episode_allowed, "legit_health", ["createEpisodeOfCare"],
+                 "second_active_episode_is_rejected", drift_legit_health.legit_health_ids,
+                 id="second-active-episode-is-reported"),
+    pytest.param(drift_legit_health.encounters_always_scheduled, "legit_health", ["createEncounter"],
+                 "encounter_status_follows_planned_for", drift_legit_health.legit_health_ids,
+                 id="past-encounter-scheduled-is-reported"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("broken", "api", "operation_ids", "check", "parameters"), DRIFTS)
+def test_contract_run_reports_the_broken_rule(
+    broken: Callable[[], Any],
+    api: str,
+    operation_ids: list[str],
+    check: str,
+    parameters: Callable[[Any], dict[str, Any]] | None,
+) -> None:
+    drift.assert_reported(broken, api, operation_ids, check, parameters)

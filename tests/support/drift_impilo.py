@@ -1,0 +1,50 @@
+"""Impilo's vendor rules broken one at a time (see tests/support/drift.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tests.support.drift import _read_body, on_path
+
+
+def _order_rule_broken(order: Any) -> bool:
+    if not isinstance(order, dict):
+        return False
+    one_party = ("patient" in order) != ("site" in order)
+    lines = any(isinstance(order.get(name), list) and order[name] for name in ("orderItems", "orderKits"))
+    return not (one_party and lines)
+
+
+def order_rules_not_enforced() -> ASGIApp:
+    """createOrder accepts orders for both or neither of patient and site, or without lines."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def lenient(scope: Scope, receive: Receive, send: Send) -> None:
+            raw = await _read_body(receive)
+            try:
+                order = json.loads(raw)
+            except ValueError:
+                order = None
+            if _order_rule_broken(order):
+                await JSONResponse({"id": 1, **order, "currentStatus": "pending"}, status_code=201)(
+                    scope, receive, send
+                )
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+
+            await app(scope, replay, send)
+
+        return lenient
+
+    return on_path("impilo", "POST", "/order", wrap)
