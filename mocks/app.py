@@ -23,7 +23,7 @@ from starlette.types import Scope
 import specs
 from mocks.config import MockConfig
 from mocks.context import MockContext
-from mocks.dx import admin, tools
+from mocks.dx import admin, fixtures, tools
 from mocks.dx.journal import Journal, masks_of
 from mocks.http.compiled import JSONIFIER
 from mocks.http.errors import MockError, render, shape_for
@@ -233,8 +233,12 @@ def create_app(
         expose_headers=["Location", "Retry-After"],
     )
     dev = tools.install(app, context, journal)  # after CORS: the journal sits inside it
-    admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear,))
+    with_fixtures = fixtures.configured(context)  # FIXTURES=...: after seeding, and after each reset
+    admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear, with_fixtures))
     rules()  # now as well: a feature installed without a rule fails here rather than at the first request
+    fresh = context.store.seeded_with() is None
     context.start()  # seeds, unless a state file already holds this seed's data
+    if fresh:  # a state file kept from an earlier run holds its fixtures already
+        with_fixtures()
     setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app

@@ -91,6 +91,8 @@ class MockConfig:
     # (host, port) `python -m mocks` listens on (--host/--port); None in process. Its host is a served name
     # unless it is a wildcard (0.0.0.0, ::); the landing page and the start-up warning say who can reach it.
     listen: tuple[str, int] | None = None
+    # A state fixture file (FIXTURES=...) loaded once the store is seeded, and again after each reset.
+    fixtures: str | None = None
 
     def conditions_for(self, api: str) -> Conditions:
         return self.conditions.get(api, Conditions())
@@ -213,4 +215,5 @@ def from_env(
         fast_path=env.get("FAST_PATH", "1") not in ("0", "false", "no"),
         allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
         listen=_listen(env),
+        fixtures=_set(env, "FIXTURES"),
     )

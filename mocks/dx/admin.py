@@ -10,6 +10,7 @@ Admin API (documented in README):
 - `GET  /__mock/summary`            seed, record counts per collection (for the landing page), and
                                     `fastPath`: requests the compiled plans served, and those handed on to
                                     Connexion's chain by reason (mocks/http/fast_path.py)
+- `GET  /__mock/fixtures`           the state as a state fixture document; `POST` loads one (mocks/dx/fixtures.py)
 - API-specific routes contributed by each API's handlers (`admin_routes()`), e.g. advancing an order.
 Those that change state (POST, DELETE) take no body or a JSON one, and refuse a foreign `Origin`.
 """
@@ -24,6 +25,7 @@ from starlette.responses import HTMLResponse, Response
 
 from mocks.config import MockConfig
 from mocks.context import MockContext
+from mocks.dx import fixtures
 from mocks.dx.routes import landing_page
 from mocks.dx.safejson import JSONResponse, redacted
 from mocks.http.guard import admin_only, reach
@@ -107,6 +109,7 @@ def mount(
         return JSONResponse(context.outbox.list(request.query_params.get("api")))
 
     routes.extend(extra_routes)
+    routes.extend(fixtures.routes(context))
     for service in context.services.values():
         for path, methods, endpoint in getattr(service, "admin_routes", list)():
             routes.append((path, methods, endpoint))

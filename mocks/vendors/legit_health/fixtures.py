@@ -1,0 +1,110 @@
+"""What Legit.Health state fixtures may hold (mocks/dx/fixtures.py): patients, their conditions, episodes of
+care and encounters, stored apart and linked by id (`patientId`, `conditionId`, `episodeOfCareId`). Missing
+fields are the seed's fake data; a condition is `paused` unless an active episode of care makes it `active`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mocks.context import MockContext
+from mocks.dx.fixtures import Kind, World
+from mocks.state.store import Record
+from mocks.vendors.legit_health.records import API, PATIENT_FIELDS, Records, condition_status, condition_view
+
+CREATED = "2025-01-06T09:00:00.000Z"  # a fixed moment: a fixture loads the same records every time
+
+
+def kinds(context: MockContext, records: Records) -> list[Kind]:
+    """Legit.Health's fixture kinds, referenced ones first."""
+
+    def filled(schema: str, defaults: Record) -> Callable[[Record], Record]:
+        return lambda given: context.faker.fill(
+            context.schema(API, schema), f"{API}.{schema}.{given['id']}", {**defaults, **given}
+        )
+
+    def patient(given: Record) -> Record:
+        defaults = {"verificationStatus": "verified", "createdAt": CREATED, "updatedAt": CREATED}
+        record = context.faker.fill(
+            context.schema(API, "Patient"), f"{API}.patient.{given['id']}", {**defaults, **given}
+        )
+        record.pop("conditions", None)  # stored apart, by patientId
+        record.setdefault("gender", "unknown")
+        return {**dict.fromkeys(PATIENT_FIELDS), **record}
+
+    stamps = {"createdAt": CREATED}
+    return [
+        Kind(
+            "patients",
+            records.patients,
+            patient,
+            context.schema(API, "Patient"),
+            expanded=("conditions",),
+            rules=(_unique_external_id,),
+        ),
+        Kind(
+            "conditions",
+            records.conditions,
+            filled("Condition", {"status": "paused", "trackingFrequencyDays": None, **stamps}),
+            context.schema(API, "Condition"),
+            condition_view,
+            references={"patientId": "patients"},
+            rules=(_status_follows_episodes,),
+        ),
+        Kind(
+            "episodesOfCare",
+            records.episodes,
+            filled("EpisodeOfCare", {"status": "active", "externalId": None, "startedAt": CREATED, "finishedAt": None}),
+            context.schema(API, "EpisodeOfCare"),
+            references={"conditionId": "conditions", "patientId": "patients"},
+            rules=(_one_active_episode, _patient_of_condition),
+        ),
+        Kind(
+            "encounters",
+            records.encounters,
+            filled("Encounter", {"externalId": None, "notes": None, **stamps}),
+            context.schema(API, "Encounter"),
+            references={"episodeOfCareId": "episodesOfCare"},
+        ),
+    ]
+
+
+def _unique_external_id(record: Record, world: World) -> list[tuple[str, str]]:
+    """One patient per `externalId` (rules.check_new_external_id)."""
+    taken = [p for p in world.records("patients") if p.get("externalId") == record.get("externalId")]
+    if any(p["id"] != record["id"] for p in taken):
+        return [("externalId", f"an externalId no other patient has; {record.get('externalId')!r} is taken")]
+    return []
+
+
+def _active_episodes(world: World, condition_id: str) -> list[Record]:
+    return [
+        e
+        for e in world.records("episodesOfCare")
+        if e.get("conditionId") == condition_id and e.get("status") == "active"
+    ]
+
+
+def _status_follows_episodes(record: Record, world: World) -> list[tuple[str, str]]:
+    """A condition is `active` while one of its episodes of care is, else `paused` (records.condition_status)."""
+    expected = condition_status(bool(_active_episodes(world, record["id"])))
+    if record.get("status") != expected:
+        why = "one of its episodesOfCare is active" if expected == "active" else "none of its episodesOfCare is active"
+        return [("status", f"{expected!r}: {why}; got {record.get('status')!r}")]
+    if expected == "paused" and record.get("trackingFrequencyDays") is not None:
+        return [("trackingFrequencyDays", "null: a paused condition is not tracked")]
+    return []
+
+
+def _one_active_episode(record: Record, world: World) -> list[tuple[str, str]]:
+    """A condition has at most one active episode of care (rules.check_one_active_episode)."""
+    if record.get("status") == "active" and len(_active_episodes(world, str(record.get("conditionId")))) > 1:
+        return [("status", "at most one active episode per condition; this condition has more")]
+    return []
+
+
+def _patient_of_condition(record: Record, world: World) -> list[tuple[str, str]]:
+    """An episode belongs to its condition's patient."""
+    condition = world.get("conditions", record.get("conditionId"))
+    if condition is not None and condition.get("patientId") != record.get("patientId"):
+        return [("patientId", f"the patientId of its condition, {condition.get('patientId')!r}")]
+    return []

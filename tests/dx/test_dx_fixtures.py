@@ -1,0 +1,155 @@
+"""State fixtures (mocks/dx/fixtures.py): a file of records per API loaded at start or at run time, checked
+whole before anything is written, and exported from a running mock in the same format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from mocks.__main__ import main
+from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, free_port, heidi_token, on_each_store, state
+
+WORLD = Path(__file__).parents[1] / "data" / "fixtures" / "world.yaml"
+ADA_LH = "11111111-1111-4111-8111-111111111111"
+
+
+def loaded(client: TestClient, document: Any) -> dict[str, Any]:
+    response = client.post("/__mock/fixtures", json=document)
+    assert response.status_code == 200, response.text
+    return response.json()["loaded"]  # type: ignore[no-any-return]
+
+
+def world() -> dict[str, Any]:
+    return yaml.safe_load(WORLD.read_text())  # type: ignore[no-any-return]
+
+
+@on_each_store
+def test_fixture_records_are_served_by_each_api_when_the_world_file_is_loaded(client: TestClient) -> None:
+    assert loaded(client, world()) == {
+        "impilo": {"sites": 1, "patients": 2, "orders": 1, "devices": 1},
+        "heidi": {"profiles": 1, "sessions": 1},
+        "legit_health": {"patients": 1, "conditions": 1, "episodesOfCare": 1},
+    }
+    patient = client.get(f"{base('impilo')}/patient/5000", headers=IMPILO_KEY).json()
+    assert (patient["firstName"], patient["site"]["name"]) == ("Ada", "Test Clinic")
+    order = client.get(f"{base('impilo')}/order/900", headers=IMPILO_KEY).json()
+    assert order["currentStatus"] == "shipped"
+    assert [e["name"] for e in order["orderEvents"]] == ["pending", "processing", "packed", "shipped"]
+    assert order["patient"]["id"] == 5000
+    session = client.get(f"{base('heidi')}/sessions/7000000001", headers=heidi_token(client)).json()["session"]
+    assert session["session_name"] == "Intake"
+    lh = client.get(f"{base('legit_health')}/patients/{ADA_LH}", headers=LEGIT_AUTH).json()
+    assert [(c["pathologyCode"], c["status"]) for c in lh["conditions"]] == [("EA90.1", "active")]
+
+
+def test_missing_fields_are_the_seeds_fake_data_and_given_ids_are_kept_when_a_record_is_sparse(
+    make_client: Callable[..., TestClient],
+) -> None:
+    first, second = make_client(), make_client()
+    for client in (first, second):
+        loaded(client, world())
+    patients = [c.get(f"{base('impilo')}/patient/5000", headers=IMPILO_KEY).json() for c in (first, second)]
+    assert patients[0] == patients[1]  # the same seed fills the same values
+    assert patients[0]["email"].endswith(("@example.com", "@example.org"))
+    grace = [p for p in state(first, "impilo")["patients"] if p["firstName"] == "Grace"]
+    assert len(grace) == 1 and grace[0]["id"] == 5001  # allocated after the largest id given
+
+
+def test_a_bad_file_is_refused_whole_listing_every_problem_when_records_break_schema_references_and_rules(
+    client: TestClient,
+) -> None:
+    before = state(client)
+    bad = {
+        "impilo": {
+            "patients": [{"id": 5000, "firstName": 12, "lastName": "L", "siteId": 99999}, {"id": 5000}],
+            "orders": [{"id": 900, "orderItems": [{"itemId": 1000, "count": 1}], "patientId": None, "siteId": None}],
+            "nothing": [],
+        },
+        "heidi": {"sessions": [{"session_id": "1", "patient_profile_id": "5eb7cf5a86d9755df3a6c000"}]},
+        "legit_health": {"conditions": [{"patientId": ADA_LH, "pathologyCode": "EA90.1", "bodySite": "armLeft"}]},
+        "stripe": {},
+        "impilo-typo": [],
+    }
+    response = client.post("/__mock/fixtures", json=bad)
+    assert response.status_code == 422
+    problems = {
+        (p["api"], p["collection"], p["record"], p["field"]): p["expected"] for p in response.json()["problems"]
+    }
+    assert set(problems) == {
+        ("impilo", "patients", "[0] (id 5000)", "firstName"),
+        ("impilo", "patients", "[0] (id 5000)", "siteId"),
+        ("impilo", "patients", "[1] (id 5000)", "id"),
+        ("impilo", "orders", "[0] (id 900)", "patientId"),
+        ("impilo", "nothing", "", ""),
+        ("heidi", "sessions", "[0] (session_id '1')", "patient_profile_id"),
+        ("legit_health", "conditions", "[0]", "patientId"),
+        ("stripe", "", "", ""),
+        ("impilo-typo", "", "", ""),
+    }
+    assert "12 is not of type 'string'" in problems["impilo", "patients", "[0] (id 5000)", "firstName"]
+    assert "impilo.sites" in problems["impilo", "patients", "[0] (id 5000)", "siteId"]
+    assert "a patientId or a siteId" in problems["impilo", "orders", "[0] (id 900)", "patientId"]
+    assert "one of sites, patients" in problems["impilo", "nothing", "", ""]
+    assert state(client) == before
+
+
+def test_a_condition_marked_active_without_an_active_episode_is_refused_when_the_vendor_rule_says_paused(
+    client: TestClient,
+) -> None:
+    document = world()
+    document["legit_health"].pop("episodesOfCare")
+    response = client.post("/__mock/fixtures", json=document)
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert (problem["collection"], problem["field"]) == ("conditions", "status")
+    assert problem["expected"].startswith("'paused': none of its episodesOfCare is active")
+
+
+def test_exported_state_loads_into_a_fresh_mock_as_the_same_state_when_replayed(
+    make_client: Callable[..., TestClient],
+) -> None:
+    first = make_client()
+    created = first.post(
+        f"{base('impilo')}/patient", json={"firstName": "Round", "lastName": "Trip"}, headers=IMPILO_KEY
+    )
+    assert created.status_code == 201
+    jane = "5eb7cf5a86d9755df3a6c594"  # a seeded profile, deleted: the replay must not bring it back
+    deleted = first.request(
+        "DELETE", f"{base('heidi')}/patient-profiles:batch-delete", json={"patient_profile_ids": [jane]},
+        headers=heidi_token(first),
+    )  # fmt: skip
+    assert deleted.status_code == 200
+    exported = first.get("/__mock/fixtures").json()
+    second = make_client(seed=7)  # another seed's world, replaced by the export
+    loaded(second, exported)
+    assert second.get("/__mock/fixtures").json() == exported
+    patient = second.get(f"{base('impilo')}/patient/{created.json()['id']}", headers=IMPILO_KEY).json()
+    assert (patient["firstName"], patient["lastName"]) == ("Round", "Trip")
+    assert second.get(f"{base('heidi')}/patient-profiles/{jane}", headers=heidi_token(second)).status_code == 404
+
+
+def test_the_fixtures_file_is_loaded_at_start_and_again_after_a_reset_when_fixtures_is_set(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(fixtures=str(WORLD))
+    assert client.get(f"{base('impilo')}/patient/5000", headers=IMPILO_KEY).status_code == 200
+    client.patch(f"{base('impilo')}/patient/5000", json={"firstName": "Changed"}, headers=IMPILO_KEY)
+    assert client.post("/__mock/reset").status_code == 200
+    assert client.get(f"{base('impilo')}/patient/5000", headers=IMPILO_KEY).json()["firstName"] == "Ada"
+
+
+def test_python_m_mocks_exits_2_listing_the_problems_when_the_fixtures_flag_names_a_bad_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"impilo": {"patients": [{"id": 1, "siteId": 424242}]}}))
+    assert main(["--port", str(free_port()), "--fixtures", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: fixtures not loaded (1 problem):")
+    assert f"{bad}: impilo.patients[0] (id 1): field siteId: the id of a record in impilo.sites" in err
