@@ -213,7 +213,12 @@ class _Served:
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = embedded_server(served(self.app), "127.0.0.1", self.port)
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.loop.run_until_complete(self.server.serve())
+        # as `asyncio.run` does when `make mock` stops: what is still pending is cancelled and awaited
+        self.loop.run_until_complete(_cancel_pending())
 
     def __enter__(self) -> _Served:
         self.thread.start()
@@ -231,7 +236,16 @@ class _Served:
     def __exit__(self, *exc: object) -> None:
         self.loop.call_soon_threadsafe(self.server.stop)
         self.thread.join(timeout=10)
+        if not self.thread.is_alive():
+            self.loop.close()
         _stop_deliveries(self.app)
+
+
+async def _cancel_pending() -> None:
+    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _app(config: Any) -> Any:

@@ -40,6 +40,7 @@ def receiver():
     started = Receiver()
     yield started
     started.server.shutdown()
+    started.server.server_close()
 """
 
 DOWNSTREAM = """
@@ -125,7 +126,7 @@ def test_starts_from_a_missing_state(mock_apis):
 def downstream(pytester: pytest.Pytester) -> pytest.Pytester:
     """A project outside this repository: its own conftest, tests and state fixture files."""
     pytester.makeconftest(RECEIVER)
-    pytester.makeini("[pytest]\nmock_states = states\n")
+    pytester.makeini("[pytest]\nmock_states = states\nfilterwarnings = error\n")  # as strict as this project
     (pytester.path / "states").mkdir()
     (pytester.path / "states" / "world.yaml").write_text(WORLD.read_text())
     (pytester.path / "states" / "broken.json").write_text('{"impilo": {"patients": [{"id": 1, "siteId": 424242}]}}')
