@@ -19,7 +19,8 @@ from mocks.dx.safejson import JSONResponse
 Endpoint = Callable[[Request], Awaitable[Response]]
 Route = tuple[str, list[str], Endpoint]
 MAX_LIMIT_DIGITS = 18
-STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+STATIC_TYPES = {"app.js": "text/javascript", "browser.js": "text/javascript", "style.css": "text/css",
+                "index.html": "text/html"}  # fmt: skip
 
 
 def static_text(name: str) -> str:
