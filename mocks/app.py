@@ -233,12 +233,12 @@ def create_app(
         expose_headers=["Location", "Retry-After"],
     )
     dev = tools.install(app, context, journal)  # after CORS: the journal sits inside it
-    with_fixtures = fixtures.configured(context)  # FIXTURES=...: after seeding, and after each reset
-    admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear, with_fixtures))
+    reload = fixtures.configured(context, after_reset=True)  # FIXTURES=...: after seeding, and after each reset
+    admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear, reload))
     rules()  # now as well: a feature installed without a rule fails here rather than at the first request
     fresh = context.store.seeded_with() is None
     context.start()  # seeds, unless a state file already holds this seed's data
     if fresh:  # a state file kept from an earlier run holds its fixtures already
-        with_fixtures()
+        fixtures.configured(context)()
     setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from mocks.state.store import Collection, Key, Record
 
 __all__ = ["FixtureError", "Kind", "Problem", "World", "export", "kinds_of", "load", "load_file", "parse"]
 
+LOGGER = logging.getLogger("mocks.dx.fixtures")
 MAX_PROBLEMS = 200  # a file with more problems than this lists these and says how many were left out
 REPLACE = "replace"
 
@@ -157,13 +159,20 @@ def load_file(context: MockContext, path: str | Path) -> dict[str, dict[str, int
     return load(context, parse(text, source), source)
 
 
-def configured(context: MockContext) -> Callable[[], None]:
+def configured(context: MockContext, after_reset: bool = False) -> Callable[[], None]:
     """Loads the `FIXTURES` file of the context's config (nothing when none is set): at start, after seeding,
-    and after each reset, so a reset goes back to the seed plus the fixtures."""
+    where a bad file is an error, and `after_reset`, where a file edited into a bad one since the start is
+    logged and the reset still answers (the state is then the seed's)."""
 
     def reload() -> None:
-        if context.config.fixtures:
+        if not context.config.fixtures:
+            return
+        try:
             load_file(context, context.config.fixtures)
+        except FixtureError as exc:
+            if not after_reset:
+                raise
+            LOGGER.error("FIXTURES not reloaded after the reset, the state is the seed's: %s", exc)
 
     return reload
 

@@ -153,3 +153,15 @@ def test_python_m_mocks_exits_2_listing_the_problems_when_the_fixtures_flag_name
     err = capsys.readouterr().err
     assert err.startswith("error: fixtures not loaded (1 problem):")
     assert f"{bad}: impilo.patients[0] (id 1): field siteId: the id of a record in impilo.sites" in err
+
+
+def test_a_reset_answers_with_the_seed_state_and_logs_why_when_the_fixtures_file_went_bad_since_start(
+    make_client: Callable[..., TestClient], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    edited = tmp_path / "world.yaml"
+    edited.write_text(WORLD.read_text())
+    client = make_client(fixtures=str(edited))
+    edited.write_text("impilo: {patients: [{id: 5000, siteId: 424242}]}")
+    assert client.post("/__mock/reset").status_code == 200
+    assert client.get(f"{base('impilo')}/patient/5000", headers=IMPILO_KEY).status_code == 404
+    assert "FIXTURES not reloaded after the reset" in caplog.text and "siteId" in caplog.text
