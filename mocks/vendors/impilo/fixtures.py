@@ -114,7 +114,7 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
 def _unique_external_identifier(record: Record, world: World) -> list[tuple[str, str]]:
     """One patient per `externalIdentifier` (rules.check_unique_external_identifier)."""
     identifier = record.get("externalIdentifier")
-    others = [p["id"] for p in world.records("patients") if identifier and p.get("externalIdentifier") == identifier]
+    others = [p["id"] for p in world.having("patients", "externalIdentifier", identifier)] if identifier else []
     if [key for key in others if key != record["id"]]:
         return [("externalIdentifier", f"an externalIdentifier no other patient has; {identifier!r} is taken")]
     return []

@@ -70,18 +70,14 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
 
 def _unique_external_id(record: Record, world: World) -> list[tuple[str, str]]:
     """One patient per `externalId` (rules.check_new_external_id)."""
-    taken = [p for p in world.records("patients") if p.get("externalId") == record.get("externalId")]
+    taken = world.having("patients", "externalId", record.get("externalId"))
     if any(p["id"] != record["id"] for p in taken):
         return [("externalId", f"an externalId no other patient has; {record.get('externalId')!r} is taken")]
     return []
 
 
 def _active_episodes(world: World, condition_id: str) -> list[Record]:
-    return [
-        e
-        for e in world.records("episodesOfCare")
-        if e.get("conditionId") == condition_id and e.get("status") == "active"
-    ]
+    return [e for e in world.having("episodesOfCare", "conditionId", condition_id) if e.get("status") == "active"]
 
 
 def _status_follows_episodes(record: Record, world: World) -> list[tuple[str, str]]:
