@@ -183,3 +183,11 @@ def test_journal_never_shows_the_admin_token_or_the_credentials(shared: TestClie
 def test_admin_routes_need_no_token_on_loopback_by_default(client: TestClient) -> None:
     assert client.get("/__mock/state").status_code == 200
     assert client.post("/__mock/reset").status_code == 200
+
+
+def test_admin_routes_need_the_token_on_loopback_too_when_admin_token_is_set(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(admin_token=TOKEN, listen=("127.0.0.1", 8000))
+    assert client.get("/__mock/state").status_code == 401
+    assert client.get("/__mock/state", headers=BEARER).status_code == 200
