@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
-from mocks.__main__ import main
+from mocks.__main__ import banner, main
 from mocks.config import MockConfig, from_env
+from mocks.dx.admin import credentials_table
 from mocks.http.guard import exposure_refusals
 from mocks.vendors import VENDORS
 from tests.support.helpers import IMPILO_KEY, base
@@ -191,3 +192,10 @@ def test_admin_routes_need_the_token_on_loopback_too_when_admin_token_is_set(
     client = make_client(admin_token=TOKEN, listen=("127.0.0.1", 8000))
     assert client.get("/__mock/state").status_code == 401
     assert client.get("/__mock/state", headers=BEARER).status_code == 200
+
+
+def test_start_up_banner_names_variables_not_values_and_the_admin_header_when_shared() -> None:
+    config = shared_config().with_defaults(VENDORS)
+    text = banner("0.0.0.0", 8000, 0, credentials_table(VENDORS, config), protected=True)
+    assert "Impilo-API-Key: $IMPILO_API_KEY" in text and "/__mock (Authorization: Bearer $ADMIN_TOKEN)" in text
+    assert all(value not in text for value in OWN_CREDENTIALS.values())
