@@ -103,6 +103,8 @@ class MockAPIs:
         self.vendors: tuple[Vendor, ...] = self.context.vendors
         self.base_urls = {v.name: f"{url}{v.base_path}" for v in self.vendors}
         self._headers: dict[str, dict[str, str]] = {}
+        token = self.context.config.admin_token  # ADMIN_TOKEN: the admin API asks for it
+        self._admin = {"Authorization": f"Bearer {token}"} if token else {}
 
     def headers(self, api: str) -> dict[str, str]:
         """Ready credential headers of `api` (Heidi's JWT already exchanged), made once per test."""
@@ -135,7 +137,7 @@ class MockAPIs:
 
     def webhook_attempts(self) -> list[dict[str, Any]]:
         """Every webhook delivery attempt (status, error, time); none when no API sends webhooks."""
-        response = self._http.get("/__mock/webhooks/attempts")
+        response = self._http.get("/__mock/webhooks/attempts", headers=self._admin)
         return response.json() if response.status_code == 200 else []  # type: ignore[no-any-return]
 
     def outbox(self, api: str | None = None) -> list[dict[str, Any]]:
@@ -149,7 +151,7 @@ class MockAPIs:
     def reset(self) -> None:
         """Back to the seed state (and the `FIXTURES` file, when set): journal, outbox and webhooks emptied."""
         self._headers.clear()
-        response = self._http.post("/__mock/reset")
+        response = self._http.post("/__mock/reset", headers=self._admin)
         assert response.status_code == 200, f"POST /__mock/reset answered {response.status_code}: {response.text}"
 
     # --- assertions that say what the mock did see ---
@@ -185,7 +187,7 @@ class MockAPIs:
             time.sleep(0.05)
 
     def _read(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        response = self._http.get(path, params=params or {})
+        response = self._http.get(path, params=params or {}, headers=self._admin)
         assert response.status_code == 200, f"GET {path} answered {response.status_code}: {response.text}"
         return response.json()
 

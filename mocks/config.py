@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from mocks.values import Delay, parse_delay, parse_rate
 
 DEFAULT_CORS_ORIGINS = (r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?",)
+ADMIN_TOKEN_MIN = 16
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ class MockConfig:
     listen: tuple[str, int] | None = None
     # A state fixture file (FIXTURES=...) loaded once the store is seeded, and again after each reset.
     fixtures: str | None = None
+    # ADMIN_TOKEN: when set, the admin API (`/__mock/*`) answers only `Authorization: Bearer <it>`
+    # (mocks/http/guard.py); required to listen beyond loopback. Kept out of the repr (logs, tracebacks).
+    admin_token: str | None = field(default=None, repr=False)
 
     def conditions_for(self, api: str) -> Conditions:
         return self.conditions.get(api, Conditions())
@@ -175,6 +179,17 @@ def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return hosts
 
 
+def _admin_token(env: Mapping[str, str]) -> str | None:
+    """ADMIN_TOKEN, at least ADMIN_TOKEN_MIN characters (a short one is guessed)."""
+    token = _set(env, "ADMIN_TOKEN")
+    if token is not None and len(token.strip()) < ADMIN_TOKEN_MIN:
+        raise ValueError(
+            f"ADMIN_TOKEN has {len(token.strip())} characters; use at least {ADMIN_TOKEN_MIN}, "
+            "e.g. ADMIN_TOKEN=$(openssl rand -hex 32)"
+        )
+    return token.strip() if token is not None else None
+
+
 def _listen(env: Mapping[str, str]) -> tuple[str, int] | None:
     """MOCK_LISTEN=host:port, set by `python -m mocks` for the processes it starts."""
     host, _, port = (_set(env, "MOCK_LISTEN") or "").rpartition(":")
@@ -216,4 +231,5 @@ def from_env(
         allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
         listen=_listen(env),
         fixtures=_set(env, "FIXTURES"),
+        admin_token=_admin_token(env),
     )

@@ -134,8 +134,9 @@ def downstream(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_plugin_serves_resets_and_reports_the_mock_apis_when_a_downstream_project_uses_its_fixtures(
-    downstream: pytest.Pytester,
+    downstream: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ADMIN_TOKEN", "downstream-admin-token-0123456789")  # a shared setup's: the plugin sends it
     downstream.makepyfile(test_downstream=DOWNSTREAM)
     result = downstream.runpytest_subprocess("-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=7, warnings=0)  # none from the plugin nor from what it imports

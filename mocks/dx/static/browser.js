@@ -24,8 +24,9 @@
     return node;
   }
 
+  // app.js's `adminFetch`: with the admin token when the mock asks for one (ADMIN_TOKEN)
   async function getJson(url) {
-    const response = await fetch(url, { cache: "no-store" });
+    const response = await adminFetch(url, { cache: "no-store" });
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     return response.json();
   }
@@ -105,6 +106,13 @@
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
+  document.getElementById("export-all").addEventListener("click", async () => {
+    try {
+      download("fixtures.json", await getJson("/__mock/fixtures"));
+    } catch (error) {
+      document.getElementById("records-count").textContent = String(error);
+    }
+  });
   exportShown.addEventListener("click", () => {
     const api = apiSelect.value;
     const collection = collectionSelect.value;
