@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +14,9 @@ import yaml
 from starlette.testclient import TestClient
 
 from mocks.__main__ import main
+from mocks.dx import fixtures
+from mocks.dx.fixtures import Kind
+from mocks.state.store import MemoryStore
 from tests.support.helpers import IMPILO_KEY, LEGIT_AUTH, base, free_port, heidi_token, on_each_store, state
 
 WORLD = Path(__file__).parents[1] / "data" / "fixtures" / "world.yaml"
@@ -165,3 +169,69 @@ def test_a_reset_answers_with_the_seed_state_and_logs_why_when_the_fixtures_file
     assert client.post("/__mock/reset").status_code == 200
     assert client.get(f"{base('impilo')}/patient/5000", headers=IMPILO_KEY).status_code == 404
     assert "FIXTURES not reloaded after the reset" in caplog.text and "siteId" in caplog.text
+
+
+class Toys:
+    """A vendor the loader has never seen: two collections and a `fixtures()` hook, nothing else."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.owners = store.collection("toys", "owners", id_kind="uuid")
+        self.things = store.collection("toys", "things")
+
+    def fixtures(self) -> list[Kind]:
+        size = {"type": "object", "required": ["size"], "properties": {"size": {"type": "integer", "minimum": 1}}}
+        return [
+            Kind("owners", self.owners, lambda given: {"name": "anon", **given}),
+            Kind("things", self.things, lambda given: {"size": 1, **given}, size, references={"ownerId": "owners"}),
+        ]
+
+
+def test_a_new_vendor_plugs_into_the_loader_with_only_its_fixtures_hook_when_given_records() -> None:
+    store = MemoryStore(0)
+    context: Any = SimpleNamespace(services={"toys": Toys(store)}, store=store)
+    owner = "00000000-0000-4000-8000-000000000001"
+    document = {"toys": {"owners": [{"id": owner}], "things": [{"ownerId": owner}, {"id": 7, "size": 3}]}}
+    assert fixtures.load(context, document) == {"toys": {"owners": 1, "things": 2}}
+    assert fixtures.export(context) == {
+        "replace": True,
+        "toys": {"owners": [{"id": owner, "name": "anon"}], "things": [{"id": 1, "size": 1, "ownerId": owner},
+                                                                      {"id": 7, "size": 3}]},
+    }  # fmt: skip
+    before = fixtures.export(context)
+    bad = {"toys": {"things": [{"size": 0, "ownerId": "nobody"}]}}
+    with pytest.raises(fixtures.FixtureError) as refused:
+        fixtures.load(context, bad, "toys.yaml")
+    assert [str(problem) for problem in refused.value.problems] == [
+        "toys.yaml: toys.things[0]: field size: 0 is less than the minimum of 1 (the spec's schema)",
+        "toys.yaml: toys.things[0]: field ownerId: the id of a record in toys.owners; there is none with id "
+        "'nobody' (in the file or the mock)",
+    ]
+    assert fixtures.export(context) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(b"{not json", "JSON (", id="not-json"),
+        pytest.param(b"[]", "a mapping of API name to collections", id="not-a-mapping"),
+        pytest.param(b'{"impilo": {"patients": {"id": 1}}}', "a list of records, got dict", id="section-not-a-list"),
+        pytest.param(
+            b'{"impilo": {"patients": [7]}}', "a record (a mapping of field to value), got 7", id="not-a-record"
+        ),
+    ],
+)
+def test_a_document_that_is_not_a_fixture_is_refused_saying_what_was_expected_when_posted(
+    client: TestClient, body: bytes, expected: str
+) -> None:
+    response = client.post("/__mock/fixtures", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code in (400, 422)
+    assert expected in response.json()["problems"][0]["expected"]
+
+
+def test_a_fixture_file_that_is_not_yaml_is_refused_naming_the_file_when_loaded_at_start(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("impilo: [unclosed\n")
+    with pytest.raises(fixtures.FixtureError, match=r"broken.yaml: YAML or JSON \("):
+        make_client(fixtures=str(broken))
