@@ -93,6 +93,17 @@ def test_a_named_state_fixture_is_loaded(mock_apis):
         assert impilo.get("/patient/5000").json()["site"]["name"] == "Test Clinic"
 
 
+@pytest.mark.parametrize("mock_apis", ["world"], indirect=True)
+def test_a_state_fixture_named_as_the_fixtures_argument_is_loaded(mock_apis):
+    assert mock_apis.state("heidi")["sessions"][-1]["session_name"] == "Intake"
+
+
+def test_the_seed_option_seeds_the_mock(mock_apis):
+    import httpx
+
+    assert httpx.get(f"{mock_apis.url}/healthz").json()["seed"] == 5
+
+
 @pytest.mark.anyio
 async def test_in_process_with_an_async_client(mock_apis_asgi):
     async with mock_apis_asgi.async_client("legit_health") as legit:
@@ -138,8 +149,8 @@ def test_plugin_serves_resets_and_reports_the_mock_apis_when_a_downstream_projec
 ) -> None:
     monkeypatch.setenv("ADMIN_TOKEN", "downstream-admin-token-0123456789")  # a shared setup's: the plugin sends it
     downstream.makepyfile(test_downstream=DOWNSTREAM)
-    result = downstream.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=7, warnings=0)  # none from the plugin nor from what it imports
+    result = downstream.runpytest_subprocess("-p", "no:cacheprovider", "-v", "--mock-seed", "5")
+    result.assert_outcomes(passed=9, warnings=0)  # none from the plugin nor from what it imports
 
 
 def test_plugin_failures_say_what_the_mock_saw_and_what_was_wrong_when_a_downstream_test_fails(
