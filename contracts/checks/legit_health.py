@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,4 +57,21 @@ def encounter_status_follows_planned_for(ctx: CheckContext, response: Response, 
     if expected is not None and body.get("status") != expected:
         fail(f"an encounter planned for {planned.isoformat()} (now {now.isoformat()}) has status "
               f"{body.get('status')!r}; expected {expected!r}")  # fmt: skip
+    return None
+
+
+CONTACT_FIELDS = ("email", "phone")
+
+
+@schemathesis.check
+def patient_without_contact_is_rejected(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Once createPatient accepts a patient, the same body without `email` and `phone` gets a 400: the patient
+    must confirm the account, so contact information is required (vendor: deep-link patients page)."""
+    if operation_id(case) != "createPatient" or response.status_code != 201 or not isinstance(case.body, dict):
+        return None
+    body = {k: v for k, v in case.body.items() if k not in CONTACT_FIELDS}
+    body["externalId"] = f"contract-no-contact-{uuid.uuid4().hex[:12]}"
+    got = follow_up(case, response, "createPatient", body=body)
+    if got.status_code != 400:
+        fail(f"createPatient without email and phone answered {got.status_code}; expected 400 (contact required)")
     return None

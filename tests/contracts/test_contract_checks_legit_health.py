@@ -16,6 +16,8 @@ DRIFTS = [
     pytest.param(drift_legit_health.encounters_always_scheduled, "legit_health", ["createEncounter"],
                  "encounter_status_follows_planned_for", drift_legit_health.legit_health_ids,
                  id="past-encounter-scheduled-is-reported"),
+    pytest.param(drift_legit_health.patient_without_contact_accepted, "legit_health", ["createPatient"],
+                 "patient_without_contact_is_rejected", None, id="patient-without-contact-is-reported"),
 ]  # fmt: skip
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.support.drift import handlers_of, mock, with_result
+from tests.support.drift import _read_body, handlers_of, mock, on_path, with_result
 from tests.support.helpers import base
 
 
@@ -37,3 +39,34 @@ def encounters_always_scheduled() -> Any:
     return with_result(
         "legit_health", "create_encounter", lambda body, status: ({**body, "status": "scheduled"}, status)
     )
+
+
+def patient_without_contact_accepted() -> ASGIApp:
+    """createPatient connects a patient given neither email nor phone (a phone is slipped in unseen, and the
+    stored patient keeps it: the client sent none)."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def completed(scope: Scope, receive: Receive, send: Send) -> None:
+            raw = await _read_body(receive)
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                body = None
+            if isinstance(body, dict) and not {"email", "phone"} & body.keys():
+                raw = orjson.dumps({**body, "phone": "+1-202-555-0199"})
+            sent = False
+
+            async def replay() -> dict[str, object]:
+                nonlocal sent
+                if sent:
+                    return await receive()
+                sent = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(raw)).encode()))
+            await app({**scope, "headers": headers}, replay, send)
+
+        return completed
+
+    return on_path("legit_health", "POST", "/patients", wrap)
