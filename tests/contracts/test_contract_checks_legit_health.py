@@ -18,6 +18,13 @@ DRIFTS = [
                  id="past-encounter-scheduled-is-reported"),
     pytest.param(drift_legit_health.patient_without_contact_accepted, "legit_health", ["createPatient"],
                  "patient_without_contact_is_rejected", None, id="patient-without-contact-is-reported"),
+    pytest.param(drift_legit_health.unlisted_speciality_accepted, "legit_health", ["createPractitioner"],
+                 "unlisted_speciality_is_rejected", None, id="unlisted-speciality-is-reported"),
+    pytest.param(drift_legit_health.unknown_practitioner_accepted, "legit_health", ["createPatient"],
+                 "unknown_practitioner_is_rejected", None, id="unknown-practitioner-is-reported"),
+    pytest.param(drift_legit_health.login_link_with_another_refresh_token, "legit_health",
+                 ["getPractitionerAuthTokens"], "login_link_carries_the_tokens", None,
+                 id="login-link-without-its-tokens-is-reported"),
 ]  # fmt: skip
 
 

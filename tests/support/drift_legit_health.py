@@ -8,7 +8,7 @@ import orjson
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.support.drift import _read_body, handlers_of, mock, on_path, with_result
+from tests.support.drift import _read_body, handlers_of, mock, on_path, with_handler, with_result
 from tests.support.helpers import base
 
 
@@ -70,3 +70,37 @@ def patient_without_contact_accepted() -> ASGIApp:
         return completed
 
     return on_path("legit_health", "POST", "/patients", wrap)
+
+
+def unlisted_speciality_accepted() -> Any:
+    """createPractitioner connects a practitioner whatever its speciality (stored as none)."""
+
+    def make(handlers: Any, original: Any) -> Any:
+        async def lenient(body: dict[str, Any], **kwargs: Any) -> Any:
+            return await original(body={**body, "speciality": None}, **kwargs)
+
+        return lenient
+
+    return with_handler("legit_health", "create_practitioner", make)
+
+
+def unknown_practitioner_accepted() -> Any:
+    """createPatient connects a patient naming a practitioner that does not exist (the reference is dropped)."""
+
+    def make(handlers: Any, original: Any) -> Any:
+        async def lenient(body: dict[str, Any], **kwargs: Any) -> Any:
+            known = body.get("practitionerId") and handlers.records.practitioners.get(body["practitionerId"].lower())
+            return await original(body={**body, "practitionerId": body["practitionerId"] if known else None}, **kwargs)
+
+        return lenient
+
+    return with_handler("legit_health", "create_patient", make)
+
+
+def login_link_with_another_refresh_token() -> Any:
+    """getPractitionerAuthTokens builds its login link with a refresh token it does not return."""
+    return with_result(
+        "legit_health",
+        "get_practitioner_auth_tokens",
+        lambda body, status: ({**body, "loginLink": body["loginLink"] + "0"}, status),
+    )
