@@ -27,18 +27,28 @@ GENDERS = ("female", "female", "male", "male", "other", "unknown")
 FIRST_NAME_MAKERS = {"female": "first_name_female", "male": "first_name_male"}  # Faker provider methods
 LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl")
 
-# ICD-11-style pathology codes (checked by pattern only), with what they stand for.
-PATHOLOGIES: dict[str, str] = {
-    "EA90.1": "psoriasis",
-    "ED80": "acne",
-    "EA80": "atopic dermatitis",
-    "ED70": "alopecia areata",
-    "2C30": "melanoma of skin",
-    "2C32": "basal cell carcinoma of skin",
-    "ED63.0": "vitiligo",
-    "ED90.0": "rosacea",
-    "ED92.0": "hidradenitis suppurativa",
-    "EB00": "urticaria",
+# ICD-11 (MMS) pathology codes -> (their ICD-11 title, the body sites the condition is typically seen on), so a
+# seeded condition's site fits its pathology. The codes and titles are the ones Legit.Health's medical-device
+# SDK (github.com/Legit-Health/medical-device-sdk-php, tests) sends, plus EA90.1 (Legit.Health's own docs'
+# example) and EA80/ED80 (the vendor patients' stories); the sites use the spec's `BodySite` names.
+PATHOLOGIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "EA90": ("Psoriasis", ("elbowLeft", "elbowRight", "kneeLeft", "kneeRight", "scalp", "trunkBack")),
+    "EA90.1": ("Psoriasis", ("armLeft", "armRight", "trunkFront", "trunkBack", "legLeft", "legRight")),
+    "EA90.40": ("Generalised pustular psoriasis", ("trunkFront", "trunkBack", "upperLegLeft", "upperLegRight")),
+    "EA80": ("Atopic eczema", ("elbowLeft", "elbowRight", "kneeLeft", "kneeRight", "handLeft", "handRight")),
+    "EA89": (
+        "Generalised eczematous dermatitis of unspecified type",
+        ("armLeft", "armRight", "trunkFront", "legLeft", "legRight"),
+    ),
+    "ED80": ("Acne", ("headFront", "headLeft", "headRight", "trunkFront", "trunkBack")),
+    "ED80.Z": ("Acne, unspecified", ("headFront", "headLeft", "headRight", "trunkBack")),
+    "ED70": ("Alopecia or hair loss", ("scalp", "headTop", "headBack")),
+    "ED63.0": ("Vitiligo", ("handLeft", "handRight", "headFront", "perioral", "elbowLeft", "elbowRight")),
+    "ED92.0": ("Hidradenitis suppurativa", ("genital", "upperLegLeft", "upperLegRight", "trunkFront")),
+    "EB05": ("Urticaria of unspecified type", ("trunkFront", "trunkBack", "armLeft", "armRight", "legLeft")),
+    "EH90.Z": ("Pressure ulcer of unspecified grade", ("trunkBack", "footLeft", "footRight")),
+    "2F20.Z": ("Melanocytic naevus, unspecified", ("trunkBack", "trunkFront", "armLeft", "armRight", "legRight")),
+    "2C30": ("Melanoma of skin", ("trunkBack", "lowerLegLeft", "lowerLegRight", "upperArmLeft", "headFront")),
 }
 
 # The practitioner of the spec's examples (createPractitioner, getPractitioner); the first vendor patient's.
@@ -98,7 +108,6 @@ def seed(context: MockContext, records: Records) -> None:
     """Fill the empty collections: practitioners, the vendor's patients, the generated patients; then give
     the first vendor patient's records the spec's example ids."""
     faker, patient_schema = context.faker, context.schema(API, "Patient")
-    body_sites: list[str] = context.schema(API, "BodySite")["enum"]
     example = _seed_practitioner(records, EXAMPLE_PRACTITIONER, "verified")
     practitioners = [
         example,
@@ -107,7 +116,7 @@ def seed(context: MockContext, records: Records) -> None:
     for vendor in VENDOR_PATIENTS:
         _seed_vendor_patient(records, faker, {**vendor, "practitionerId": vendor["practitionerId"] and example})
     for index in range(GENERATED_PATIENTS):
-        _seed_generated_patient(records, faker, patient_schema, body_sites, practitioners, index)
+        _seed_generated_patient(records, faker, patient_schema, practitioners, index)
     _adopt_spec_example_ids(records, VENDOR_PATIENTS[0]["externalId"])  # last: it rewrites every reference
 
 
@@ -144,7 +153,6 @@ def _seed_generated_patient(
     records: Records,
     faker: SchemaFaker,
     schema: dict[str, Any],
-    body_sites: list[str],
     practitioners: list[str],
     index: int,
 ) -> None:
@@ -164,7 +172,7 @@ def _seed_generated_patient(
     has_email = fake.random_int(0, 5) > 0
     count = fake.random_int(1, 3)
     codes = fake.random_elements(list(PATHOLOGIES), length=count, unique=True)
-    sites = [fake.random_element(body_sites) for _ in codes]
+    sites = [fake.random_element(PATHOLOGIES[code][1]) for code in codes]  # where that condition is seen
     filled = faker.fill(schema, key, given)
     fields = {name: filled.get(name) for name in ("externalId", "verificationStatus", *PATIENT_FIELDS)}
     fields["email"] = _email(filled["firstName"], filled["lastName"], index) if has_email else None
