@@ -129,3 +129,24 @@ def login_link_carries_the_tokens(ctx: CheckContext, response: Response, case: C
         fail(f"loginLink {body['loginLink']!r} does not carry token {body.get('token')!r} and refresh_token "
              f"{body.get('refresh_token')!r}")  # fmt: skip
     return None
+
+
+LISTS_BY_EXTERNAL_ID = ("getPatients", "getPractitioners")
+
+
+@schemathesis.check
+def external_id_given_twice_is_answered_once(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """getPatients and getPractitioners answer each matching record once, however often its id is asked for
+    (spec: the operations' descriptions)."""
+    body = json_of(response)
+    if operation_id(case) not in LISTS_BY_EXTERNAL_ID or response.status_code != 200 or not isinstance(body, list):
+        return None
+    found = next((item["externalId"] for item in body if isinstance(item, dict) and "externalId" in item), None)
+    if not isinstance(found, str):
+        return None
+    got = json_of(follow_up(case, response, operation_id(case), query={"externalIds[]": [found, found]}))
+    matches = [item for item in got if isinstance(item, dict) and item.get("externalId") == found] if isinstance(
+        got, list) else []  # fmt: skip
+    if len(matches) != 1:
+        fail(f"{operation_id(case)} asked for {found!r} twice answered it {len(matches)} times; expected once")
+    return None

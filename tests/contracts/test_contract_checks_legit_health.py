@@ -25,6 +25,8 @@ DRIFTS = [
     pytest.param(drift_legit_health.login_link_with_another_refresh_token, "legit_health",
                  ["getPractitionerAuthTokens"], "login_link_carries_the_tokens", None,
                  id="login-link-without-its-tokens-is-reported"),
+    pytest.param(drift_legit_health.patients_repeated_per_id, "legit_health", ["getPatients"],
+                 "external_id_given_twice_is_answered_once", None, id="patient-answered-twice-is-reported"),
 ]  # fmt: skip
 
 

@@ -104,3 +104,16 @@ def login_link_with_another_refresh_token() -> Any:
         "get_practitioner_auth_tokens",
         lambda body, status: ({**body, "loginLink": body["loginLink"] + "0"}, status),
     )
+
+
+def patients_repeated_per_id() -> Any:
+    """getPatients answers a patient once per time its id is asked for."""
+
+    def make(handlers: Any, original: Any) -> Any:
+        async def repeating(external_ids: list[str], **kwargs: Any) -> Any:
+            body, status = await original(external_ids=external_ids, **kwargs)
+            return [p for x in external_ids for p in body if p["externalId"] == x], status
+
+        return repeating
+
+    return with_handler("legit_health", "get_patients", make)
