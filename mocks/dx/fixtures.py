@@ -36,7 +36,7 @@ from mocks.dx.safejson import JSONResponse
 from mocks.http.validation import request_validator
 from mocks.state.store import Collection, Key, Record
 
-__all__ = ["FixtureError", "Kind", "Problem", "World", "export", "kinds_of", "load", "load_file", "parse"]
+__all__ = ["FixtureError", "Kind", "Problem", "Rule", "World", "export", "kinds_of", "load", "load_file", "parse"]
 
 LOGGER = logging.getLogger("mocks.dx.fixtures")
 MAX_PROBLEMS = 200  # a file with more problems than this lists these and says how many were left out

@@ -38,7 +38,7 @@ def test_fixture_records_are_served_by_each_api_when_the_world_file_is_loaded(cl
     assert loaded(client, world()) == {
         "impilo": {"sites": 1, "patients": 2, "orders": 1, "devices": 1},
         "heidi": {"profiles": 1, "sessions": 1},
-        "legit_health": {"patients": 1, "conditions": 1, "episodesOfCare": 1},
+        "legit_health": {"practitioners": 1, "patients": 1, "conditions": 1, "episodesOfCare": 1},
     }
     patient = client.get(f"{base('impilo')}/patient/5000", headers=IMPILO_KEY).json()
     assert (patient["firstName"], patient["site"]["name"]) == ("Ada", "Test Clinic")
@@ -50,6 +50,8 @@ def test_fixture_records_are_served_by_each_api_when_the_world_file_is_loaded(cl
     assert session["session_name"] == "Intake"
     lh = client.get(f"{base('legit_health')}/patients/{ADA_LH}", headers=LEGIT_AUTH).json()
     assert [(c["pathologyCode"], c["status"]) for c in lh["conditions"]] == [("EA90.1", "active")]
+    practitioner = client.get(f"{base('legit_health')}/practitioners/{lh['practitionerId']}", headers=LEGIT_AUTH)
+    assert practitioner.json()["lastName"] == "Somerville"
 
 
 def test_missing_fields_are_the_seeds_fake_data_and_given_ids_are_kept_when_a_record_is_sparse(

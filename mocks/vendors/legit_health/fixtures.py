@@ -1,15 +1,23 @@
-"""What Legit.Health state fixtures may hold (mocks/dx/fixtures.py): patients, their conditions, episodes of
-care and encounters, stored apart and linked by id (`patientId`, `conditionId`, `episodeOfCareId`). Missing
-fields are the seed's fake data; a condition is `paused` unless an active episode of care makes it `active`."""
+"""What Legit.Health state fixtures may hold (mocks/dx/fixtures.py): practitioners, patients, their conditions,
+episodes of care and encounters, stored apart and linked by id (`practitionerId`, `patientId`, `conditionId`,
+`episodeOfCareId`). Missing fields are the seed's fake data; a condition is `paused` unless an active episode
+of care makes it `active`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from mocks.context import MockContext
-from mocks.dx.fixtures import Kind, World
+from mocks.dx.fixtures import Kind, Rule, World
 from mocks.state.store import Record
-from mocks.vendors.legit_health.records import API, PATIENT_FIELDS, Records, condition_status, condition_view
+from mocks.vendors.legit_health.records import (
+    API,
+    PATIENT_FIELDS,
+    SPECIALITIES,
+    Records,
+    condition_status,
+    condition_view,
+)
 
 CREATED = "2025-01-06T09:00:00.000Z"  # a fixed moment: a fixture loads the same records every time
 
@@ -23,7 +31,12 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
         )
 
     def patient(given: Record) -> Record:
-        defaults = {"verificationStatus": "verified", "createdAt": CREATED, "updatedAt": CREATED}
+        defaults = {
+            "verificationStatus": "verified",
+            "practitionerId": None,
+            "createdAt": CREATED,
+            "updatedAt": CREATED,
+        }
         record = context.faker.fill(
             context.schema(API, "Patient"), f"{API}.patient.{given['id']}", {**defaults, **given}
         )
@@ -32,14 +45,23 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
         return {**dict.fromkeys(PATIENT_FIELDS), **record}
 
     stamps = {"createdAt": CREATED}
+    verified = {"verificationStatus": "verified", "createdAt": CREATED, "updatedAt": CREATED}
     return [
+        Kind(
+            "practitioners",
+            records.practitioners,
+            filled("Practitioner", {"speciality": SPECIALITIES[0]["code"], **verified}),
+            context.schema(API, "Practitioner"),
+            rules=(_unique_external_id("practitioners"), _listed_speciality),
+        ),
         Kind(
             "patients",
             records.patients,
             patient,
             context.schema(API, "Patient"),
             expanded=("conditions",),
-            rules=(_unique_external_id,),
+            references={"practitionerId": "practitioners"},
+            rules=(_unique_external_id("patients"),),
         ),
         Kind(
             "conditions",
@@ -61,18 +83,30 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
         Kind(
             "encounters",
             records.encounters,
-            filled("Encounter", {"externalId": None, "notes": None, **stamps}),
+            filled("Encounter", {"externalId": None, "notes": None, "practitionerId": None, **stamps}),
             context.schema(API, "Encounter"),
-            references={"episodeOfCareId": "episodesOfCare"},
+            references={"episodeOfCareId": "episodesOfCare", "practitionerId": "practitioners"},
         ),
     ]
 
 
-def _unique_external_id(record: Record, world: World) -> list[tuple[str, str]]:
-    """One patient per `externalId` (rules.check_new_external_id)."""
-    taken = world.having("patients", "externalId", record.get("externalId"))
-    if any(p["id"] != record["id"] for p in taken):
-        return [("externalId", f"an externalId no other patient has; {record.get('externalId')!r} is taken")]
+def _unique_external_id(kind: str) -> Rule:
+    """One patient, one practitioner, per `externalId` (rules.check_new_external_id)."""
+
+    def rule(record: Record, world: World) -> list[tuple[str, str]]:
+        taken = world.having(kind, "externalId", record.get("externalId"))
+        if any(other["id"] != record["id"] for other in taken):
+            return [("externalId", f"an externalId no other of {kind} has; {record.get('externalId')!r} is taken")]
+        return []
+
+    return rule
+
+
+def _listed_speciality(record: Record, world: World) -> list[tuple[str, str]]:
+    """A practitioner's `speciality` is one getPractitionerSpecialties lists (rules.check_speciality)."""
+    codes = [s["code"] for s in SPECIALITIES]
+    if record.get("speciality") is not None and record.get("speciality") not in codes:
+        return [("speciality", f"one of {', '.join(codes)}; got {record.get('speciality')!r}")]
     return []
 
 
