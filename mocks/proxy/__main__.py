@@ -12,6 +12,7 @@ no proxy running or configured); `run` exits 3 when the command itself failed (t
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -22,7 +23,6 @@ from collections.abc import Sequence
 import httpx
 
 from mocks.proxy.drift import CANNOT_CHECK
-from mocks.serve.cli import OneLineParser, port
 from mocks.vendors import VENDORS
 
 COMMAND_FAILED = 3
@@ -94,13 +94,13 @@ def run(command: Sequence[str], host: str, port_number: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m mocks.proxy", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mocks.proxy", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="action", required=True)
     checking = commands.add_parser("check", help="the verdict of a running mock")
     checking.add_argument("--url", default="http://127.0.0.1:8000", help="the mock (default http://127.0.0.1:8000)")
     running = commands.add_parser("run", help="serve the proxy, run a command against it, give its verdict")
     running.add_argument("--host", default="127.0.0.1")
-    running.add_argument("--port", type=port, default=8000)
+    running.add_argument("--port", type=int, default=8000)
     running.add_argument("command", nargs="+", help="what sends the traffic, after --")
     args = parser.parse_args(argv)
     if args.action == "check":
