@@ -15,6 +15,7 @@ event loop.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -218,7 +219,7 @@ class ProxyMiddleware:
             findings += accepted_invalid(answer.status_code, [f for f in findings if f.rule == "request"])
         extra = [(b"x-mock-proxy", b"upstream")]
         if findings:
-            secrets = self.proxy.secrets_of(headers, _parsed(answer))
+            secrets = self.proxy.secrets_of(headers, [_parsed(answer.content), _parsed(body)])
             findings = [Finding(f.rule, _scrubbed(f.detail, secrets)) for f in findings]
             name = operation.operation_id if operation else "(no operation)"
             self.proxy.drift.add(api.name, name, findings)
@@ -244,9 +245,9 @@ def _lacks(operation: Operation, status: int) -> bool:
     return status == 501 or (status == 404 and "404" not in operation.definition.get("responses", {}))
 
 
-def _parsed(answer: httpx.Response) -> Any:
+def _parsed(raw: bytes) -> Any:
     try:
-        return answer.json()
+        return json.loads(raw)
     except ValueError:
         return None
 
