@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,11 @@ def test_proxy_answers_what_the_upstream_answered_when_it_serves_another_state(p
     assert (through.status_code, through.json()) == (200, direct.json())
 
 
+def kit_page_not_first() -> Any:
+    """listKits says the first page is not the first."""
+    return drift.with_result("impilo", "list_kits", lambda body, status: ({**body, "first": False}, status))
+
+
 @pytest.mark.parametrize(
     ("broken", "method", "path", "body", "operation", "rule", "detail"),
     [
@@ -124,6 +130,8 @@ def test_proxy_answers_what_the_upstream_answered_when_it_serves_another_state(p
                      "error-shape", "a 404 body is not the vendor's error shape", id="item-not-found-in-another-shape"),
         pytest.param(drift.site_created_with_200, "POST", f"{IMPILO}/site", {"name": "North clinic"}, "createSite",
                      "response-status", "200 is not documented for createSite", id="site-created-with-200"),
+        pytest.param(kit_page_not_first, "GET", f"{IMPILO}/kit?page=1&size=2", None, "listKits", "page-envelope",
+                     "first is False, expected True", id="kit-page-not-first"),
         pytest.param(drift.patients_as_text, "GET", f"{LEGIT}/patients", None, "getPatients",
                      "response-content-type", "'text/plain'", id="patients-as-text"),
     ],
@@ -227,6 +235,9 @@ def test_proxy_command_exits_with_the_verdict_when_served_over_http(capsys: pyte
         page = httpx.get(f"{proxy.url}{IMPILO}/patient/1234", headers=IMPILO_KEY)
         direct = httpx.get(f"{vendor.url}{IMPILO}/patient/1234", headers=IMPILO_KEY)
         clean = main(["check", "--url", proxy.url])
+        fast_path = httpx.get(f"{proxy.url}/__mock/summary").json()["fastPath"]
+        httpx.get(f"{proxy.url}{IMPILO}/site", params={"size": "many"}, headers=IMPILO_KEY)
+        drifted = main(["check", "--url", proxy.url])
     with LiveServer(seed=0, upstreams={"impilo": f"http://127.0.0.1:{free_port()}{IMPILO}"}) as cut_off:
         httpx.get(f"{cut_off.url}{IMPILO}/patient/1234", headers=IMPILO_KEY)
         unreachable = main(["check", "--url", cut_off.url])
@@ -234,7 +245,8 @@ def test_proxy_command_exits_with_the_verdict_when_served_over_http(capsys: pyte
         not_a_proxy = main(["check", "--url", plain.url])
 
     assert (page.json(), page.headers["x-mock-proxy"]) == (direct.json(), "upstream")  # not the fast path's own
-    assert (clean, unreachable, not_a_proxy) == (0, 2, 2)
+    assert fast_path["declined"]["needs-full-chain:proxy"] == 1 and fast_path["served"] == 0
+    assert (clean, drifted, unreachable, not_a_proxy) == (0, 1, 2, 2)
     assert "proxies nothing" in capsys.readouterr().err
 
 
@@ -297,3 +309,13 @@ def test_proxy_installs_nothing_when_no_upstream_is_set() -> None:
         assert client.get("/__mock/drift").status_code == 404
     assert proxy_of(app) is None
     assert not any("Proxy" in getattr(m, "__name__", repr(m)) for m in app.middleware.middlewares)
+
+
+def test_proxy_run_command_exits_with_the_verdict_of_its_traffic_when_given_a_command() -> None:
+    send = "import httpx, os, sys; httpx.get(os.environ['MOCK_IMPILO_URL'] + '/site/1', headers={'Impilo-API-Key': 'mock-impilo-api-key'}); sys.exit(int(sys.argv[1]))"  # noqa: E501
+    with LiveServer(seed=0) as vendor, pytest.MonkeyPatch.context() as env:
+        env.setenv("UPSTREAM_IMPILO", f"{vendor.url}{IMPILO}")
+        kept = main(["run", "--port", str(free_port()), "--", sys.executable, "-c", send, "0"])
+        failed = main(["run", "--port", str(free_port()), "--", sys.executable, "-c", send, "1"])
+
+    assert (kept, failed) == (0, 3)
