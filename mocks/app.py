@@ -179,6 +179,7 @@ def create_app(
     config = (config or MockConfig(seed=seed)).with_(**overrides).with_defaults(vendors)
     _validate_each_spec_once()
     context = MockContext(config=config, specs={api.name: specs.load(api.name) for api in vendors}, vendors=vendors)
+    proxy.load_examples(context)  # recorded examples (EXAMPLES=...), served with `Prefer: example=...`
     app = connexion.AsyncApp(__name__, specification_dir=str(specs.SPEC_DIR), middlewares=middleware_stack())
     validator_map = make_validator_map(config.max_body_bytes)
     resolvers = {}

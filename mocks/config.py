@@ -97,6 +97,7 @@ class MockConfig:
     upstreams: Mapping[str, str] = field(default_factory=dict)
     mocked: Mapping[str, frozenset[str]] = field(default_factory=dict)
     record_dir: str | None = None
+    examples_file: str | None = None  # EXAMPLES: named examples recorded by RECORD, added to the served specs
     upstream_timeout_seconds: float = 30.0
 
     def conditions_for(self, api: str) -> Conditions:
@@ -251,5 +252,6 @@ def from_env(
         upstreams=_upstreams(env, [vendor.name for vendor in vendors]),
         mocked=_mocked(env, [vendor.name for vendor in vendors]),
         record_dir=_set(env, "RECORD"),
+        examples_file=_set(env, "EXAMPLES"),
         upstream_timeout_seconds=_seconds(env, "UPSTREAM_TIMEOUT", base.upstream_timeout_seconds),
     )

@@ -9,6 +9,7 @@ path is unchanged); `proxy_of(app)` returns it. Parts: `operations` (which opera
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import connexion
@@ -21,11 +22,21 @@ from mocks.dx.journal import masks_of
 from mocks.dx.routes import Route
 from mocks.dx.safejson import JSONResponse
 from mocks.proxy.operations import OperationIndex
-from mocks.proxy.record import Recorder, collection_fields
+from mocks.proxy.record import Recorder, collection_fields, merge_examples
 from mocks.proxy.upstream import Proxy, ProxyMiddleware
 
-__all__ = ["Proxy", "install", "proxy_of"]
+__all__ = ["Proxy", "install", "load_examples", "proxy_of"]
 _ATTRIBUTE = "mock_proxy"
+LOGGER = logging.getLogger("mocks.proxy")
+
+
+def load_examples(context: MockContext) -> None:
+    """`EXAMPLES=<examples.json>` (written by `RECORD`): its named examples join the specs the app serves, before
+    they are added to it; each one whose operation, status or JSON media type the spec lacks is logged."""
+    if context.config.examples_file:
+        skipped = merge_examples(context.specs, context.config.examples_file)
+        if skipped:
+            LOGGER.warning("EXAMPLES: not in the specs, left out: %s", ", ".join(skipped))
 
 
 def install(app: connexion.AsyncApp, context: MockContext) -> list[Route]:

@@ -10,7 +10,8 @@ Three files, rewritten as exchanges arrive:
   mock's collection whose seeded records share the most field names with the record (the path's resource
   segment when none shares any): the state-fixture format, so a recorded world can be loaded back.
 - `examples.json`: `{api: {operationId: {"recorded-<status>": {"summary", "value"}}}}`, the latest response
-  body per operation and status, as named OpenAPI examples.
+  body per operation and status, as named OpenAPI examples. `EXAMPLES=<that file>` adds them to the specs a
+  mock serves (`merge_examples`), so `Prefer: example=recorded-200` answers with what the vendor answered.
 """
 
 from __future__ import annotations
@@ -150,3 +151,35 @@ def collection_fields(exported: Mapping[str, Mapping[str, list[Any]]]) -> dict[s
         }
         for api, groups in exported.items()
     }
+
+
+def merge_examples(documents: Mapping[str, dict[str, Any]], path: str) -> list[str]:
+    """Add the named examples of an `examples.json` to the resolved specs `documents` (API name -> spec), each
+    under its operation's documented status and JSON media type; returns what could not be placed. ValueError
+    for a file that is not such a mapping."""
+    try:
+        recorded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"EXAMPLES={path}: cannot be read as JSON ({exc})") from exc
+    if not isinstance(recorded, dict) or not all(isinstance(v, dict) for v in recorded.values()):
+        raise ValueError(f"EXAMPLES={path}: expected {{api: {{operationId: {{name: {{value}}}}}}}}")
+    operations = {
+        (api, op.get("operationId")): op
+        for api, document in documents.items()
+        for item in document.get("paths", {}).values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    skipped = []
+    for api, by_operation in recorded.items():
+        for operation_id, examples in by_operation.items():
+            operation = operations.get((api, operation_id))
+            for name, example in (examples or {}).items():
+                status = name.rpartition("-")[2]
+                response = (operation or {}).get("responses", {}).get(status) or {}
+                media = next((m for m in (response.get("content") or {}) if "json" in m), None)
+                if media is None or not isinstance(example, dict) or "value" not in example:
+                    skipped.append(f"{api} {operation_id} {name}")
+                    continue
+                response["content"][media].setdefault("examples", {})[name] = example
+    return skipped

@@ -319,3 +319,26 @@ def test_proxy_run_command_exits_with_the_verdict_of_its_traffic_when_given_a_co
         failed = main(["run", "--port", str(free_port()), "--", sys.executable, "-c", send, "1"])
 
     assert (kept, failed) == (0, 3)
+
+
+def test_recorded_examples_are_served_by_name_when_loaded_with_examples(
+    proxied: Proxied, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    recording = proxied(record_dir=str(tmp_path))
+    vendor_answer = recording.get(f"{IMPILO}/patient/1234", headers=IMPILO_KEY).json()
+    (tmp_path / "stray.json").write_text(json.dumps({"impilo": {"getPatient": {"recorded-299": {"value": {}}}}}))
+
+    with TestClient(
+        create_app(seed=1, examples_file=str(tmp_path / "examples.json")), base_url="http://localhost"
+    ) as mock:
+        replayed = mock.get(f"{IMPILO}/patient/1234", headers={**IMPILO_KEY, "Prefer": "example=recorded-200"})
+        spec = mock.get(f"{IMPILO}/openapi.json").json()
+        own = mock.get(f"{IMPILO}/patient/1234", headers=IMPILO_KEY).json()
+
+    assert (replayed.status_code, replayed.json()) == (200, vendor_answer) and own != vendor_answer
+    media = spec["paths"]["/patient/{patientId}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert media["examples"]["recorded-200"]["value"] == vendor_answer
+    with pytest.raises(ValueError, match=r"EXAMPLES=.*cannot be read as JSON"):
+        create_app(examples_file=str(tmp_path / "missing.json"))
+    create_app(examples_file=str(tmp_path / "stray.json"))
+    assert "not in the specs, left out: impilo getPatient recorded-299" in caplog.text
