@@ -211,7 +211,7 @@ class ProxyMiddleware:
             await self.app(scope, replaying(messages, receive), _marked(send, "mock"))
             return
         self.proxy.drift.served("upstream")
-        response_headers = {k.lower(): v for k, v in answer.headers.items()}
+        response_headers = _text_headers(answer.headers.raw)
         if operation is not None:
             findings += response_findings(
                 operation, answer.status_code, response_headers, answer.content, scope["query_string"]
@@ -219,25 +219,28 @@ class ProxyMiddleware:
             findings += accepted_invalid(answer.status_code, [f for f in findings if f.rule == "request"])
         extra = [(b"x-mock-proxy", b"upstream")]
         if findings:
-            secrets = self.proxy.secrets_of(headers, [_parsed(answer.content), _parsed(body)])
-            findings = [Finding(f.rule, _scrubbed(f.detail, secrets)) for f in findings]
-            name = operation.operation_id if operation else "(no operation)"
-            self.proxy.drift.add(api.name, name, findings)
-            extra.append((b"x-mock-drift", _header_text(findings).encode("latin-1")))
-            LOGGER.info("drift %s %s: %s", api.name, name, "; ".join(f.rule for f in findings))
+            extra.append((b"x-mock-drift", self._reported(api, operation, findings, headers, body, answer.content)))
         if self.proxy.recorder is not None and operation is not None:
             self.proxy.recorder.save(
                 operation, scope["path"], scope["query_string"], headers, body, answer.status_code, response_headers,
                 answer.content,
             )  # fmt: skip
-        kept = [
-            (k.encode("latin-1"), v.encode("latin-1"))
-            for k, v in answer.headers.multi_items()
-            if k.lower() not in RESPONSE_DROPPED
-        ]
+        kept = [(k, v) for k, v in answer.headers.raw if k.decode("latin-1").lower() not in RESPONSE_DROPPED]
         kept += [*extra, (b"content-length", str(len(answer.content)).encode())]
         await send({"type": "http.response.start", "status": answer.status_code, "headers": kept})
         await send({"type": "http.response.body", "body": answer.content})
+
+    def _reported(
+        self, api: Vendor, operation: Operation | None, findings: list[Finding], headers: Mapping[str, str],
+        body: bytes, response_body: bytes,
+    ) -> bytes:  # fmt: skip
+        """Count the findings and log their rules, credentials scrubbed; the `X-Mock-Drift` value."""
+        secrets = self.proxy.secrets_of(headers, [_parsed(response_body), _parsed(body)])
+        findings = [Finding(f.rule, _scrubbed(f.detail, secrets)) for f in findings]
+        name = operation.operation_id if operation else "(no operation)"
+        self.proxy.drift.add(api.name, name, findings)
+        LOGGER.info("drift %s %s: %s", api.name, name, "; ".join(f.rule for f in findings))
+        return _header_text(findings).encode("latin-1")
 
 
 def _lacks(operation: Operation, status: int) -> bool:
