@@ -31,11 +31,11 @@ START_TIMEOUT = 60.0
 
 def _print(report: dict[str, object]) -> None:
     print(f"proxy: {report['verdict']}; served by {json.dumps(report['servedBy'])}")
-    drift = report.get("drift") or {}
-    for api, operations in drift.items():  # type: ignore[attr-defined]
-        for operation, rules in operations.items():
-            for rule, seen in rules.items():
-                print(f"  {api} {operation} {rule} x{seen['count']}: {seen['last']}")
+    for key, label in (("drift", "drift"), ("requestViolations", "the caller's request")):
+        for api, operations in (report.get(key) or {}).items():  # type: ignore[attr-defined]
+            for operation, rules in operations.items():
+                for rule, seen in rules.items():
+                    print(f"  {label}: {api} {operation} {rule} x{seen['count']}: {seen['last']}")
 
 
 def check(url: str) -> int:

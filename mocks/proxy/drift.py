@@ -10,6 +10,9 @@ from typing import Any
 from mocks.proxy.verdict import Finding
 
 CLEAN, DRIFT, CANNOT_CHECK = 0, 1, 2
+# A request that breaks the spec is the caller's to fix, not the vendor's drift (unless the vendor accepted
+# it: `accepted-invalid-request`); listed apart, in `requestViolations`.
+CALLER_RULE = "request"
 
 
 class DriftLog:
@@ -25,6 +28,7 @@ class DriftLog:
         with self._lock:
             self._served = {"upstream": 0, "mock": 0, "unreachable": 0}
             self._drift: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+            self._requests: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
             self._unreachable: str | None = None
 
     def served(self, by: str) -> None:
@@ -37,9 +41,11 @@ class DriftLog:
             self._unreachable = cause
 
     def add(self, api: str, operation_id: str, findings: Sequence[Finding]) -> None:
+        """Count findings: the caller's (`request`) apart from the upstream's, which alone are drift."""
         with self._lock:
-            rules = self._drift.setdefault(api, {}).setdefault(operation_id, {})
             for finding in findings:
+                kept = self._requests if finding.rule == CALLER_RULE else self._drift
+                rules = kept.setdefault(api, {}).setdefault(operation_id, {})
                 seen = rules.setdefault(finding.rule, {"count": 0, "last": ""})
                 seen["count"] += 1
                 seen["last"] = finding.detail
@@ -54,7 +60,7 @@ class DriftLog:
         """As `GET /__mock/drift` shows it."""
         code = self.exit_code()
         with self._lock:
-            findings = sum(r["count"] for ops in self._drift.values() for rules in ops.values() for r in rules.values())
+            findings = _total(self._drift)
             verdict = {CLEAN: "no drift", DRIFT: "drift", CANNOT_CHECK: "cannot check"}[code]
             if code == CANNOT_CHECK:
                 verdict += f": {self._unreachable}" if self._unreachable else ": no request reached an upstream yet"
@@ -65,5 +71,18 @@ class DriftLog:
                 "mocked": self.mocked,
                 "servedBy": dict(self._served),
                 "findings": findings,
-                "drift": {api: {op: dict(rules) for op, rules in ops.items()} for api, ops in self._drift.items()},
+                "drift": _copy(self._drift),
+                "requestViolations": _copy(self._requests),
             }
+
+
+Counts = dict[str, dict[str, dict[str, dict[str, Any]]]]
+
+
+def _total(counts: Counts) -> int:
+    return sum(r["count"] for ops in counts.values() for rules in ops.values() for r in rules.values())
+
+
+def _copy(counts: Counts) -> Counts:
+    return {api: {op: {rule: dict(seen) for rule, seen in rules.items()} for op, rules in ops.items()}
+            for api, ops in counts.items()}  # fmt: skip

@@ -166,6 +166,9 @@ def test_proxy_reports_an_invalid_request_the_upstream_accepted_when_the_vendor_
     assert response.status_code == 200
     assert "request: query.size:" in response.headers["x-mock-drift"]
     assert "accepted-invalid-request: the upstream answered 200" in response.headers["x-mock-drift"]
+    report = drift_report(client)
+    assert list(report["requestViolations"]["impilo"]["listSites"]) == ["request"]
+    assert "accepted-invalid-request" in report["drift"]["impilo"]["listSites"]
 
 
 def test_proxy_serves_listed_operations_from_the_mock_when_mocked(proxied: Proxied) -> None:
@@ -229,14 +232,30 @@ def test_proxy_answers_502_in_the_vendor_shape_when_the_upstream_is_unreachable(
     assert report["exitCode"] == 2 and report["verdict"].startswith("cannot check: http://127.0.0.1:")
 
 
+def _without_site_ids(app: Any) -> Any:
+    """`app` with getSite leaving out the required `id` (tests/support/drift.py `site_without_id`, served)."""
+    handlers = drift.handlers_of(app, "impilo")
+    original = handlers.get_site
+
+    async def changed(*args: Any, **kwargs: Any) -> tuple[Any, int]:
+        body, status = await original(*args, **kwargs)
+        return {k: v for k, v in body.items() if k != "id"}, status
+
+    handlers.get_site = changed
+    return app
+
+
 def test_proxy_command_exits_with_the_verdict_when_served_over_http(capsys: pytest.CaptureFixture[str]) -> None:
-    with LiveServer(seed=0) as vendor, LiveServer(seed=1, upstreams=upstreams(vendor.url)) as proxy:
+    vendor = LiveServer(seed=0, validate_responses=False)
+    _without_site_ids(vendor.app)  # before its first request, when its operations are resolved
+    with vendor, LiveServer(seed=1, upstreams=upstreams(vendor.url)) as proxy:
         assert main(["check", "--url", proxy.url]) == 2  # nothing reached the upstream yet
         page = httpx.get(f"{proxy.url}{IMPILO}/patient/1234", headers=IMPILO_KEY)
         direct = httpx.get(f"{vendor.url}{IMPILO}/patient/1234", headers=IMPILO_KEY)
+        httpx.get(f"{proxy.url}{IMPILO}/site", params={"size": "many"}, headers=IMPILO_KEY)  # the caller's fault
         clean = main(["check", "--url", proxy.url])
         fast_path = httpx.get(f"{proxy.url}/__mock/summary").json()["fastPath"]
-        httpx.get(f"{proxy.url}{IMPILO}/site", params={"size": "many"}, headers=IMPILO_KEY)
+        httpx.get(f"{proxy.url}{IMPILO}/site/1", headers=IMPILO_KEY)
         drifted = main(["check", "--url", proxy.url])
     with LiveServer(seed=0, upstreams={"impilo": f"http://127.0.0.1:{free_port()}{IMPILO}"}) as cut_off:
         httpx.get(f"{cut_off.url}{IMPILO}/patient/1234", headers=IMPILO_KEY)
@@ -245,9 +264,11 @@ def test_proxy_command_exits_with_the_verdict_when_served_over_http(capsys: pyte
         not_a_proxy = main(["check", "--url", plain.url])
 
     assert (page.json(), page.headers["x-mock-proxy"]) == (direct.json(), "upstream")  # not the fast path's own
-    assert fast_path["declined"]["needs-full-chain:proxy"] == 1 and fast_path["served"] == 0
+    assert fast_path["declined"]["needs-full-chain:proxy"] == 2 and fast_path["served"] == 0
     assert (clean, drifted, unreachable, not_a_proxy) == (0, 1, 2, 2)
-    assert "proxies nothing" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "the caller's request: impilo listSites request x1: query.size:" in printed.out
+    assert "drift: impilo getSite response-schema x1" in printed.out and "proxies nothing" in printed.err
 
 
 def test_proxy_records_exchanges_fixtures_and_examples_with_secrets_masked(proxied: Proxied, tmp_path: Path) -> None:
