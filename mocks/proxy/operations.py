@@ -1,9 +1,9 @@
 """Which spec operation a proxied request calls: one index per API, built from its resolved spec.
 
-The proxy validates a request and its upstream answer against the operation they belong to. Paths are
-matched as Starlette matches them (`compile_path` of the spec's template under the API's base path), in
-spec order, literal paths before templated ones so `/patient/identifier/{identifier}` is not read as
-`/patient/{patientId}`.
+The proxy validates a request and its upstream answer against the operation they belong to, found as the
+mock's own router finds it: Connexion's path syntax and converters (`starlettify_path`: an integer
+parameter matches digits only) compiled by Starlette (`compile_path`), in spec order, the first route
+matching both path and method winning. So `PATCH /webhook/logs` is no `PATCH /webhook/{webhookId}`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from connexion.frameworks.starlette import starlettify_path
+from starlette.routing import compile_path
 
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -30,17 +33,17 @@ class Operation:
 class _Route:
     pattern: re.Pattern[str]
     operation: Operation
-    literal: int  # how much of the template is literal text: the more, the earlier it is tried
+    names: dict[str, str]  # Starlette's group name -> the parameter's name
 
 
-def _pattern(base_path: str, template: str) -> re.Pattern[str]:
-    parts = re.split(r"(\{[^}]+\})", template)
-    body = "".join(f"(?P<{_group(p)}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
-    return re.compile(f"^{re.escape(base_path)}{body}$")
-
-
-def _group(part: str) -> str:
-    return "p_" + re.sub(r"\W", "_", part[1:-1])
+def _route(base_path: str, operation: Operation) -> _Route:
+    path_parameters = [p for p in operation.parameters if p["in"] == "path"]
+    types = {}  # as `OpenAPIOperation.get_path_parameter_types` gives them to `starlettify_path`
+    for parameter in path_parameters:
+        schema = parameter.get("schema", {})
+        types[parameter["name"]] = "path" if schema.get("format") == "path" else schema.get("type", "")
+    pattern, _, _ = compile_path(starlettify_path(base_path + operation.template, types))
+    return _Route(pattern, operation, {p["name"].replace("-", "_"): p["name"] for p in path_parameters})
 
 
 def _parameters(item: dict[str, Any], operation: dict[str, Any]) -> tuple[dict[str, Any], ...]:
@@ -54,7 +57,7 @@ class OperationIndex:
 
     def __init__(self, apis: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
         """`apis`: (API name, base path the mock serves it under, its resolved spec)."""
-        routes: dict[str, list[_Route]] = {}
+        self._routes: list[_Route] = []
         self.by_id: dict[tuple[str, str], Operation] = {}
         for api, base_path, document in apis:
             for template, item in document.get("paths", {}).items():
@@ -66,19 +69,17 @@ class OperationIndex:
                         api, str(definition.get("operationId", "")), method.upper(), template, definition,
                         _parameters(item, definition),
                     )  # fmt: skip
-                    literal = len(re.sub(r"\{[^}]+\}", "", template))
-                    route = _Route(_pattern(base_path, template), operation, literal)
-                    routes.setdefault(method.upper(), []).append(route)
+                    self._routes.append(_route(base_path, operation))
                     self.by_id[(api, operation.operation_id)] = operation
-        self._routes = {m: sorted(r, key=lambda route: -route.literal) for m, r in routes.items()}
 
     def find(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
-        """The operation and its raw path values (by parameter name), or None when no path matches."""
-        for route in self._routes.get(method, ()):
+        """The operation and its raw path values (by parameter name), or None when no route matches both."""
+        for route in self._routes:
+            if route.operation.method != method:
+                continue
             match = route.pattern.match(path)
             if match:
-                names = {_group("{" + p["name"] + "}"): p["name"] for p in route.operation.parameters}
-                return route.operation, {names.get(k, k): v for k, v in match.groupdict().items()}
+                return route.operation, {route.names.get(k, k): v for k, v in match.groupdict().items()}
         return None
 
     def operation_ids(self, api: str) -> set[str]:

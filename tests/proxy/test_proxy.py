@@ -15,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from contracts.runner import load_config, run
 from mocks import create_app
 from mocks.config import from_env
 from mocks.proxy import proxy_of
@@ -363,3 +364,25 @@ def test_recorded_examples_are_served_by_name_when_loaded_with_examples(
         create_app(examples_file=str(tmp_path / "missing.json"))
     create_app(examples_file=str(tmp_path / "stray.json"))
     assert "not in the specs, left out: impilo getPatient recorded-299" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("api", "operation_ids"),
+    [
+        pytest.param("impilo", ["createPatient", "getPatient", "listSites", "getSite", "listKits", "getItem",
+                                "updateWebhook", "listWebhookLogs"], id="impilo"),
+        pytest.param("legit_health", ["createPatient", "getPatients", "getPatient", "patchPatient",
+                                      "createEpisodeOfCare", "createEncounter"], id="legit-health"),
+    ],
+)  # fmt: skip
+def test_proxy_finds_no_drift_in_the_contract_suite_traffic_when_the_upstream_keeps_the_spec(
+    proxied: Proxied, api: str, operation_ids: list[str]
+) -> None:
+    client = proxied()
+
+    outcome = run(api, app=client.app, operation_ids=operation_ids, config=load_config(overrides=drift.FAST))
+
+    assert outcome.failures == [] and outcome.errors == []
+    report = drift_report(client)
+    assert report["servedBy"]["upstream"] > 20 * len(operation_ids)
+    assert (report["drift"], report["exitCode"]) == ({}, 0)
