@@ -298,13 +298,13 @@ def test_proxy_keeps_credentials_out_of_the_journal_and_the_logs(
     proxied: Proxied, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client = proxied(drift.site_without_id())
+    client = proxied(drift.site_without_id(), access_log=True)
 
     some_traffic(client)
     client.get(f"{IMPILO}/site/1", headers=IMPILO_KEY)
     journal = client.get("/__mock/requests").text
 
-    assert "x-mock-drift" in journal
+    assert "x-mock-drift" in journal and "api=impilo method=GET path=/impilo/api/v3/site/1" in caplog.text
     for text in (journal, caplog.text):
         assert not any(secret in text for secret in SECRETS)
         assert "eyJ" not in text
