@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -386,3 +387,17 @@ def test_proxy_finds_no_drift_in_the_contract_suite_traffic_when_the_upstream_ke
     report = drift_report(client)
     assert report["servedBy"]["upstream"] > 20 * len(operation_ids)
     assert (report["drift"], report["exitCode"]) == ({}, 0)
+
+
+def test_proxy_answers_the_decoded_body_when_the_upstream_compresses(proxied: Proxied) -> None:
+    upstream = create_app(seed=0)
+    compressing = GZipMiddleware(upstream, minimum_size=10)
+    compressing.mock_context = upstream.mock_context  # type: ignore[attr-defined]
+    direct = TestClient(compressing, base_url="http://localhost").get(f"{IMPILO}/patient", headers=IMPILO_KEY)
+    assert direct.headers["content-encoding"] == "gzip"  # as the client library asks for it by default
+
+    through = proxied(compressing).get(f"{IMPILO}/patient", headers={**IMPILO_KEY, "Accept-Encoding": "identity"})
+
+    assert (through.status_code, through.json()) == (200, direct.json())
+    assert "content-encoding" not in through.headers and "x-mock-drift" not in through.headers
+    assert through.headers["content-length"] == str(len(through.content))
