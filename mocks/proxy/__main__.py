@@ -1,7 +1,7 @@
 """`python -m mocks.proxy`: the drift verdict of the validating proxy, as a CI step's exit code.
 
     python -m mocks.proxy check [--url http://127.0.0.1:8000]
-        read `GET /__mock/drift` of a running mock started with UPSTREAM_<API>=...
+        read `GET /__mock/drift` of a running mock started with UPSTREAM_<API>=... (sending ADMIN_TOKEN if set)
     python -m mocks.proxy run [--port 8000] -- npm test
         start the mock (`python -m mocks`, this environment's UPSTREAM_/MOCKED_/RECORD), run the command with
         MOCK_URL and MOCK_<API>_URL set to the proxy, then read its verdict and stop it
@@ -41,13 +41,18 @@ def _print(report: dict[str, object]) -> None:
 def check(url: str) -> int:
     """Print the verdict of the mock at `url` and return its exit code."""
     try:
-        response = httpx.get(f"{url.rstrip('/')}/__mock/drift", timeout=10)
+        token = os.environ.get("ADMIN_TOKEN")  # a shared mock's admin API asks for it
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.get(f"{url.rstrip('/')}/__mock/drift", headers=headers, timeout=10)
     except httpx.HTTPError as exc:
         print(f"error: no mock answers at {url} ({exc.__class__.__name__}); start it with UPSTREAM_<API>=...",
               file=sys.stderr)  # fmt: skip
         return CANNOT_CHECK
     if response.status_code == 404:
         print(f"error: the mock at {url} proxies nothing: start it with UPSTREAM_<API>=<base URL>", file=sys.stderr)
+        return CANNOT_CHECK
+    if response.status_code in (401, 403):
+        print(f"error: the mock at {url} asks for its admin token: set ADMIN_TOKEN", file=sys.stderr)
         return CANNOT_CHECK
     if response.status_code != 200:
         print(f"error: GET {url}/__mock/drift answered {response.status_code}", file=sys.stderr)
