@@ -401,3 +401,19 @@ def test_proxy_answers_the_decoded_body_when_the_upstream_compresses(proxied: Pr
     assert (through.status_code, through.json()) == (200, direct.json())
     assert "content-encoding" not in through.headers and "x-mock-drift" not in through.headers
     assert through.headers["content-length"] == str(len(through.content))
+
+
+def test_proxy_command_sends_the_admin_token_when_the_mock_asks_for_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "proxy-test-admin-token-0001"
+    with LiveServer(seed=0, admin_token=token, upstreams=upstreams(f"http://127.0.0.1:{free_port()}")) as shared:
+        httpx.get(f"{shared.url}{IMPILO}/patient/1234", headers=IMPILO_KEY)
+        refused = main(["check", "--url", shared.url])
+        monkeypatch.setenv("ADMIN_TOKEN", token)
+        read = main(["check", "--url", shared.url])
+
+    printed = capsys.readouterr()
+    assert (refused, read) == (2, 2)  # the upstream is unreachable: read, it says so
+    assert "asks for its admin token: set ADMIN_TOKEN" in printed.err
+    assert "proxy: cannot check: http://127.0.0.1:" in printed.out
