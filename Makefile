@@ -68,6 +68,15 @@ contract: venv ## Check a server (URL=...) or a fresh mock against the specs: AP
 contract-merge: venv ## One report from the shards' folders: reports/shard-*/ -> reports/
 	$(BIN)/python -m contracts merge $(or $(SHARDS),$(wildcard reports/shard-*/))
 
+# The validating proxy's verdict (mocks/proxy/): with CMD, a fresh mock proxying every API given an
+# UPSTREAM_<API> serves the traffic CMD sends (MOCK_URL, MOCK_<API>_URL point at it); without, the verdict of
+# the mock already running at URL (default http://HOST:PORT). make turns every failure into 2: CI steps that
+# need 0 no drift / 1 drift / 2 cannot check call `python -m mocks.proxy` as this recipe does.
+CMD ?=
+.PHONY: contract-proxy
+contract-proxy: venv ## Drift of UPSTREAM_<API> seen through the proxy: CMD="npm test" or URL= of a running mock
+	$(BIN)/python -m mocks.proxy $(if $(CMD),run --host $(HOST) --port $(PORT) -- $(CMD),check --url $(or $(URL),http://$(HOST):$(PORT)))
+
 .PHONY: bench bench-scale bench-tools soak
 
 bench: venv bench-tools $(PRISM) ## Our Impilo mock vs Prism under wrk, then the store-size curve: reports/bench.json

@@ -6,7 +6,7 @@ import errno
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mocks.config import from_env
 from mocks.dx.admin import credentials_table
@@ -38,9 +38,11 @@ def banner(
     workers: int = 1,
     vendors: Sequence[Vendor] = VENDORS,
     protected: bool = False,
+    upstreams: Mapping[str, str] | None = None,
 ) -> str:
     """What `python -m mocks` prints at start: each API's base URL, docs and credentials (`credentials`: slug
-    -> one line), the admin routes and where the state is kept."""
+    -> one line), the admin routes, where the state is kept and the upstreams proxied to."""
+    upstreams = upstreams or {}
     shown = f"[{host}]" if ":" in host else host
     lines = [f"Healthcare API mocks (seed {seed}) on http://{shown}:{port}/"]
     for api in vendors:
@@ -51,6 +53,7 @@ def banner(
     lines.append(f"  Admin: http://{shown}:{port}/__mock{token}   Health: http://{shown}:{port}/healthz")
     kept = f"in the SQLite file {state_file} (survives restarts)" if state_file else "in memory (STATE=<file> keeps it)"
     lines.append(f"  State: {kept}, {workers} worker process{'es' if workers > 1 else ''}")
+    lines += [f"  Proxy: {api} -> {url} (drift: http://{shown}:{port}/__mock/drift)" for api, url in upstreams.items()]
     return "\n".join(lines)
 
 
@@ -103,10 +106,17 @@ def main(argv: list[str] | None = None) -> int:
         return _could_not_start(exc)
     credentials = credentials_table(VENDORS, config)
     protected = bool(config.admin_token)
-    print(
-        banner(args.host, args.port, config.seed, credentials, config.state_file, workers, protected=protected),
-        flush=True,
+    text = banner(
+        args.host,
+        args.port,
+        config.seed,
+        credentials,
+        config.state_file,
+        workers,
+        protected=protected,
+        upstreams=config.upstreams,
     )
+    print(text, flush=True)
     warning = exposure_warning(args.host, args.port, config, VENDORS)
     if warning:
         print(warning, file=sys.stderr, flush=True)
