@@ -237,3 +237,30 @@ def test_a_fixture_file_that_is_not_yaml_is_refused_naming_the_file_when_loaded_
     broken.write_text("impilo: [unclosed\n")
     with pytest.raises(fixtures.FixtureError, match=r"broken.yaml: YAML or JSON \("):
         make_client(fixtures=str(broken))
+
+
+def test_impilo_records_given_as_the_api_answers_them_are_stored_by_reference_when_loaded(client: TestClient) -> None:
+    order = client.get(f"{base('impilo')}/order/3", headers=IMPILO_KEY).json()  # patient, site, items expanded
+    patient = client.get(f"{base('impilo')}/patient/1234", headers=IMPILO_KEY).json()
+    answered = {**order, "id": 9001, "currentStatus": "delivered"}
+    loaded(
+        client,
+        {"impilo": {"orders": [answered], "patients": [{**patient, "id": 9002, "externalIdentifier": "copy-9002"}]}},
+    )
+    again = client.get(f"{base('impilo')}/order/9001", headers=IMPILO_KEY).json()
+    assert {k: v for k, v in again.items() if k not in ("id", "currentStatus")} == {
+        k: v for k, v in order.items() if k not in ("id", "currentStatus")
+    }
+    copy = client.get(f"{base('impilo')}/patient/9002", headers=IMPILO_KEY).json()
+    assert copy.get("site") == patient.get("site")
+
+
+def test_order_lines_that_name_nothing_are_refused_when_a_line_lacks_its_item(client: TestClient) -> None:
+    document = {"impilo": {"orders": [{"id": 9003, "siteId": 1234, "orderItems": [{"count": 1}], "orderKits": []}]}}
+    response = client.post("/__mock/fixtures", json=document)
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert (problem["field"], problem["expected"]) == (
+        "orderItems.0",
+        "a line {itemId: <id>, count: <number>}, got {'count': 1}",
+    )

@@ -12,6 +12,49 @@ from mocks.state.store import Record
 from mocks.vendors.impilo import seed
 from mocks.vendors.impilo.records import API, PATIENT_FIELDS, Records
 
+# As Impilo answers a record -> as the mock stores it: a referenced object by its id, lines by their item's or
+# kit's id (a fixture may give either form; the proxy's RECORD=dir fixtures.json holds the answered one).
+REFERENCED = {"site": "siteId", "patient": "patientId", "currentPatient": "patientId", "item": "itemId"}
+LINES = {"orderItems": ("item", "itemId"), "orderKits": ("kit", "kitId"), "kitItems": ("item", "itemId")}
+
+
+def stored_form(given: Record) -> Record:
+    """`given` with the references of an answered record turned into the ids the mock stores."""
+    record = dict(given)
+    for shown, stored in REFERENCED.items():
+        value = record.get(shown)
+        if isinstance(value, dict) and "id" in value:
+            record.pop(shown)
+            record.setdefault(stored, value["id"])
+    for lines, (shown, stored) in LINES.items():
+        if isinstance(record.get(lines), list):
+            record[lines] = [
+                {stored: line[shown]["id"], "count": line.get("count")}
+                if isinstance(line, dict) and isinstance(line.get(shown), dict) and "id" in line[shown]
+                else line
+                for line in record[lines]
+            ]
+    devices = record.pop("devices", None)
+    if isinstance(devices, list):
+        record.setdefault("deviceIds", [d["id"] if isinstance(d, dict) else d for d in devices])
+    return record
+
+
+def _lines(field: str, key: str) -> Any:
+    """Each stored line of `field` names what it holds and how many: `{key: <id>, "count": <n>}`."""
+
+    def rule(record: Record, world: World) -> list[tuple[str, str]]:
+        lines = record.get(field)
+        if not isinstance(lines, list):
+            return [(field, f"a list of {{{key}, count}} lines, got {lines!r:.60}")]
+        return [
+            (f"{field}.{index}", f"a line {{{key}: <id>, count: <number>}}, got {line!r:.80}")
+            for index, line in enumerate(lines)
+            if not (isinstance(line, dict) and key in line and isinstance(line.get("count"), int))
+        ]
+
+    return rule
+
 
 def _without(*names: str) -> Any:
     return lambda record: {k: v for k, v in record.items() if k not in names}
@@ -26,6 +69,7 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
         return faker.fill(schema("Site"), f"{API}.site.{given['id']}", given)
 
     def patient(given: Record) -> Record:
+        given = stored_form(given)
         fields = {k: v for k, v in given.items() if k in (*PATIENT_FIELDS, "id", "siteId")}
         record = faker.fill(schema("Patient"), f"{API}.patient.{given['id']}", {"siteId": None, **fields})
         record.pop("site", None)
@@ -37,9 +81,11 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
         return faker.fill(schema("Item"), f"{API}.item.{given['id']}", {"orderable": True, **given})
 
     def kit(given: Record) -> Record:
+        given = stored_form(given)
         return faker.fill(schema("Kit"), f"{API}.kit.{given['id']}", {"archived": False, "kitItems": [], **given})
 
     def device(given: Record) -> Record:
+        given = stored_form(given)
         record = {**seed._device(context, int(given["id"])), **given}
         if "currentStatus" in given:  # the seed's holder or site belonged to the seed's status
             record.update(patientId=given.get("patientId"), siteId=given.get("siteId"))
@@ -47,6 +93,7 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
         return record
 
     def order(given: Record) -> Record:
+        given = stored_form(given)
         record = {**seed._order(context, int(given["id"]), site_ids), **given}
         if "patientId" in given or "siteId" in given:  # for whom it is, as given: not the seed's
             record.update(patientId=given.get("patientId"), siteId=given.get("siteId"))
@@ -82,6 +129,7 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
             _without("kitItems"),
             expanded=("kitItems",),
             references={"kitItems[].itemId": "items"},
+            rules=(_lines("kitItems", "itemId"),),
         ),
         Kind(
             "devices",
@@ -106,7 +154,7 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
                 "orderKits[].kitId": "kits",
                 "deviceIds[]": "devices",
             },
-            rules=(_for_someone,),
+            rules=(_for_someone, _lines("orderItems", "itemId"), _lines("orderKits", "kitId")),
         ),
     ]
 
