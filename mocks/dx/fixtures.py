@@ -134,6 +134,9 @@ class Kind:
     key: str = "id"
     expanded: tuple[str, ...] = ()  # schema properties the stored form keeps as references elsewhere
     references: Mapping[str, str] = field(default_factory=dict)  # "siteId", "orderItems[].itemId" -> kind
+    # a list field whose entries are records of another kind, stored there with a reference back:
+    # {"conditions": ("conditions", "patientId")} (a patient given with its conditions, as the API answers it)
+    nested: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
 
     @functools.cached_property
@@ -242,6 +245,8 @@ class _Loader:
         self.staged: dict[str, dict[str, dict[Key, Record]]] = {}
         self.provisional: dict[str, dict[str, set[Key]]] = {}
         self.labels: dict[tuple[str, str, Key], str] = {}  # (api, kind, key) -> "[2] (id 5000)"
+        # (api, kind, key) -> (kind, key, field) of each record given nested in it, referring back to it
+        self.children: dict[tuple[str, str, Key], list[tuple[str, Key, str]]] = {}
 
     def problem(self, api: str = "", kind: str = "", record: str = "", field: str = "", expected: str = "") -> None:
         self.problems.append(Problem(self.source, api, kind, record, field, expected))
@@ -270,17 +275,24 @@ class _Loader:
         return not self.problems
 
     def _stage(self, api: str, sections: dict[Any, Any]) -> None:
+        """Every record of the API's sections filled and checked against its schema, in the vendor's order of
+        kinds (so records given nested in another, `Kind.nested`, join their own kind's before it is read)."""
         kinds, staged, drawn = self.kinds[api], self.staged.setdefault(api, {}), self.provisional.setdefault(api, {})
         for name, records in sections.items():
             if name not in kinds:
                 self.problem(api, str(name), expected=f"a collection of {api}: one of {', '.join(kinds)}")
-                continue
-            if not isinstance(records, list):
+            elif not isinstance(records, list):
                 self.problem(api, name, expected=f"a list of records, got {type(records).__name__}")
-                continue
-            kind, ids = kinds[name], None
-            for index, given in enumerate(records):
-                label = _label(index, given, kind.key)
+        # kind -> (label, record, (parent kind, parent key, field back)) of the records given inside another's
+        nested: dict[str, list[tuple[str, Any, tuple[str, Key, str] | None]]] = {}
+        for name, kind in kinds.items():
+            records = sections.get(name, [])
+            listed = records if isinstance(records, list) else []
+            given_here: list[tuple[str, Any, tuple[str, Key, str] | None]] = [
+                (_label(i, r, kind.key), r, None) for i, r in enumerate(listed)
+            ]
+            ids = None
+            for label, given, parent in [*given_here, *nested.get(name, [])]:
                 if not isinstance(given, dict):
                     self.problem(
                         api, name, label, expected=f"a record (a mapping of field to value), got {given!r:.60}"
@@ -289,19 +301,28 @@ class _Loader:
                 record = dict(given)
                 if record.get(kind.key) is None:  # drawn from a copy of the id source: the store's is untouched
                     ids = ids or copy.deepcopy(getattr(kind.collection, "ids", None)) or _Placeholders()
-                    record[kind.key] = key = _free_key(ids, kind.collection, staged.get(name, {}))
-                    drawn.setdefault(name, set()).add(key)
+                    record[kind.key] = _free_key(ids, kind.collection, staged.get(name, {}))
+                    drawn.setdefault(name, set()).add(record[kind.key])
+                key = record[kind.key]
                 try:
-                    key = record[kind.key]
                     hash(key)
                 except TypeError:
-                    self.problem(
-                        api, name, label, kind.key, f"an id (a number or a string), got {record[kind.key]!r:.60}"
-                    )
+                    self.problem(api, name, label, kind.key, f"an id (a number or a string), got {key!r:.60}")
                     continue
                 if key in staged.get(name, {}):
                     self.problem(api, name, label, kind.key, f"an id used once in the file; {key!r} is given twice")
                     continue
+                for held, (target, back) in kind.nested.items():  # e.g. a patient's conditions, by patientId
+                    inner = record.pop(held, None)
+                    if isinstance(inner, list):
+                        nested.setdefault(target, []).extend(
+                            (
+                                f" (in {name}{label}.{held}[{j}])",
+                                {**child, back: key} if isinstance(child, dict) else child,
+                                (name, key, back),
+                            )
+                            for j, child in enumerate(inner)
+                        )
                 try:
                     filled = kind.fill(record)
                 except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
@@ -311,6 +332,8 @@ class _Loader:
                     self.problem(api, name, label, where, expected)
                 staged.setdefault(name, {})[key] = filled
                 self.labels[api, name, key] = label
+                if parent is not None:
+                    self.children.setdefault((api, parent[0], parent[1]), []).append((name, key, parent[2]))
 
     def _relate(self, api: str, replace: bool) -> None:
         kinds, staged = self.kinds[api], self.staged[api]
@@ -342,7 +365,10 @@ class _Loader:
                     for key, record in records.items():
                         if key in drawn:  # allocated now, from the store's own id source
                             new_key = kind.collection.new_id()
-                            record = record if new_key == key else kind.fill({**record, kind.key: new_key})
+                            if new_key != key:  # another process drew ids since: its nested records follow
+                                record = kind.fill({**record, kind.key: new_key})
+                                for target, child, back in self.children.get((api, name, key), ()):
+                                    staged[target][child][back] = new_key
                             key = new_key
                         kind.collection.put(key, record)
                     loaded.setdefault(api, {})[name] = len(records)

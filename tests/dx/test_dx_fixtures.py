@@ -14,6 +14,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from mocks.__main__ import main
+from mocks.app import context_of
 from mocks.dx import fixtures
 from mocks.dx.fixtures import Kind
 from mocks.state.store import MemoryStore
@@ -264,3 +265,52 @@ def test_order_lines_that_name_nothing_are_refused_when_a_line_lacks_its_item(cl
         "orderItems.0",
         "a line {itemId: <id>, count: <number>}, got {'count': 1}",
     )
+
+
+def test_legit_health_patients_given_with_their_conditions_store_each_condition_apart_when_loaded(
+    client: TestClient,
+) -> None:
+    document = {
+        "legit_health": {
+            "patients": [
+                {"externalId": "nest-1", "email": "nest.one@example.com",
+                 "conditions": [{"pathologyCode": "ED80.Z", "bodySite": "headFront"}]},
+                {"externalId": "nest-2", "conditions": [{"pathologyCode": "EA90", "bodySite": "armLeft",
+                                                          "status": "active"}]},
+            ]
+        }
+    }  # fmt: skip
+    response = client.post("/__mock/fixtures", json=document)
+    assert response.status_code == 422  # the second: active without an active episode of care
+    [problem] = response.json()["problems"]
+    assert (problem["collection"], problem["field"]) == ("conditions", "status")
+    assert problem["record"] == " (in patients[1].conditions[0])"
+    document["legit_health"]["patients"].pop()
+    assert loaded(client, document) == {"legit_health": {"patients": 1, "conditions": 1}}
+    [patient] = client.get(f"{base('legit_health')}/patients", params={"externalIds[]": "nest-1"},
+                           headers=LEGIT_AUTH).json()  # fmt: skip
+    assert [(c["pathologyCode"], c["bodySite"], c["status"]) for c in patient["conditions"]] == [
+        ("ED80.Z", "headFront", "paused")
+    ]
+
+
+def test_records_given_nested_follow_their_parent_when_its_id_is_drawn_otherwise_at_write_time(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patients = context_of(client.app).services["legit_health"].records.patients
+    drawn = "99999999-9999-4999-8999-999999999999"  # as if another worker had drawn ids in between
+    monkeypatch.setattr(patients, "new_id", lambda: drawn)
+    document = {
+        "legit_health": {
+            "patients": [
+                {
+                    "externalId": "moved-1",
+                    "email": "moved@example.com",
+                    "conditions": [{"pathologyCode": "EA90", "bodySite": "armLeft"}],
+                }
+            ]
+        }
+    }
+    loaded(client, document)
+    patient = client.get(f"{base('legit_health')}/patients/{drawn}", headers=LEGIT_AUTH).json()
+    assert (patient["externalId"], [c["pathologyCode"] for c in patient["conditions"]]) == ("moved-1", ["EA90"])

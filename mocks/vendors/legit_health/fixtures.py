@@ -61,6 +61,7 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
             context.schema(API, "Patient"),
             expanded=("conditions",),
             references={"practitionerId": "practitioners"},
+            nested={"conditions": ("conditions", "patientId")},
             rules=(_unique_external_id("patients"),),
         ),
         Kind(
