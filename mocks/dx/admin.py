@@ -30,7 +30,6 @@ from starlette.responses import HTMLResponse, Response
 
 from mocks.config import MockConfig
 from mocks.context import MockContext
-from mocks.dx import fixtures
 from mocks.dx.routes import landing_page
 from mocks.dx.safejson import JSONResponse, redacted
 from mocks.http.guard import admin_only, public_route, reach
@@ -121,7 +120,6 @@ def mount(
         return JSONResponse(context.outbox.list(request.query_params.get("api")))
 
     routes.extend(extra_routes)
-    routes.extend(fixtures.routes(context))
     for service in context.services.values():
         for path, methods, endpoint in getattr(service, "admin_routes", list)():
             routes.append((path, methods, endpoint))

@@ -20,23 +20,31 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from starlette.requests import Request
-from starlette.responses import Response
 
 from mocks.context import MockContext
-from mocks.dx.safejson import JSONResponse
 from mocks.http.validation import request_validator
 from mocks.state.store import Collection, Key, Record
 
-__all__ = ["FixtureError", "Kind", "Problem", "Rule", "World", "export", "kinds_of", "load", "load_file", "parse"]
+__all__ = [
+    "FixtureError",
+    "Kind",
+    "Problem",
+    "Rule",
+    "World",
+    "export",
+    "kinds_of",
+    "load",
+    "load_file",
+    "parse",
+    "problem_body",
+]
 
 LOGGER = logging.getLogger("mocks.dx.fixtures")
 MAX_PROBLEMS = 200  # a file with more problems than this lists these and says how many were left out
@@ -406,24 +414,5 @@ def load(context: MockContext, document: Any, source: str = "<request body>") ->
 
 
 def problem_body(error: FixtureError) -> dict[str, Any]:
-    """The JSON answer to a refused fixture document."""
+    """The JSON answer to a refused fixture document (`POST /__mock/fixtures`, mocks/dx/routes.py)."""
     return {"message": str(error).splitlines()[0], "problems": [p.as_json() for p in error.problems]}
-
-
-def routes(context: MockContext) -> list[tuple[str, list[str], Callable[[Request], Awaitable[Response]]]]:
-    """`GET /__mock/fixtures`: the state as a fixture document; `POST`: load one (JSON), all or nothing."""
-
-    async def fixtures(request: Request) -> Response:
-        if request.method == "GET":
-            return JSONResponse(export(context))
-        try:
-            document = json.loads(await request.body() or b"null")
-        except ValueError as exc:
-            return JSONResponse(problem_body(FixtureError([Problem("<request body>", expected=f"JSON ({exc})")])), 400)
-        try:
-            loaded = load(context, document)
-        except FixtureError as exc:
-            return JSONResponse(problem_body(exc), status_code=422)
-        return JSONResponse({"loaded": loaded})
-
-    return [("/__mock/fixtures", ["GET", "POST"], fixtures)]
