@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from mocks.config import from_env
 from mocks.dx.admin import credentials_table
+from mocks.dx.fixtures import FixtureError
 from mocks.http.guard import exposure_refusals, exposure_warning
 from mocks.serve.cli import OneLineParser, add_arguments, export, port
 from mocks.serve.server import SpecError, build, load_specs, run
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         app = build(config)
-    except StateError as exc:  # the STATE file: named, with what is wrong and how to go on
+    except (StateError, FixtureError) as exc:  # the STATE or FIXTURES file: named, with what is wrong
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a spec or handler that does not load: say which, in one line

@@ -24,7 +24,7 @@ import specs
 from mocks import proxy
 from mocks.config import MockConfig
 from mocks.context import MockContext
-from mocks.dx import admin, tools
+from mocks.dx import admin, fixtures, tools
 from mocks.dx.journal import Journal, masks_of
 from mocks.http.compiled import JSONIFIER
 from mocks.http.errors import MockError, render, shape_for
@@ -236,8 +236,12 @@ def create_app(
     )
     dev = tools.install(app, context, journal)  # after CORS: the journal sits inside it
     proxied = proxy.install(app, context)  # after the journal, which then lists proxied exchanges; none: nothing
-    admin.mount(app, context, extra_routes=[*dev.routes, *proxied], on_reset=(dev.journal.clear,))
+    reload = fixtures.configured(context, after_reset=True)  # FIXTURES=...: after seeding, and after each reset
+    admin.mount(app, context, extra_routes=[*dev.routes, *proxied], on_reset=(dev.journal.clear, reload))
     rules()  # now as well: a feature installed without a rule fails here rather than at the first request
+    fresh = context.store.seeded_with() is None
     context.start()  # seeds, unless a state file already holds this seed's data
+    if fresh:  # a state file kept from an earlier run holds its fixtures already
+        fixtures.configured(context)()
     setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app

@@ -92,6 +92,8 @@ class MockConfig:
     # (host, port) `python -m mocks` listens on (--host/--port); None in process. Its host is a served name
     # unless it is a wildcard (0.0.0.0, ::); the landing page and the start-up warning say who can reach it.
     listen: tuple[str, int] | None = None
+    # A state fixture file (FIXTURES=...) loaded once the store is seeded, and again after each reset.
+    fixtures: str | None = None
     # ADMIN_TOKEN: when set, the admin API (`/__mock/*`) answers only `Authorization: Bearer <it>`
     # (mocks/http/guard.py); required to listen beyond loopback. Kept out of the repr (logs, tracebacks).
     admin_token: str | None = field(default=None, repr=False)
@@ -264,6 +266,7 @@ def from_env(
         fast_path=env.get("FAST_PATH", "1") not in ("0", "false", "no"),
         allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
         listen=_listen(env),
+        fixtures=_set(env, "FIXTURES"),
         admin_token=_admin_token(env),
         upstreams=_upstreams(env, [vendor.name for vendor in vendors]),
         mocked=_mocked(env, [vendor.name for vendor in vendors]),

@@ -10,6 +10,7 @@ Admin API (documented in README):
 - `GET  /__mock/summary`            seed, record counts per collection (for the landing page), and
                                     `fastPath`: requests the compiled plans served, and those handed on to
                                     Connexion's chain by reason (mocks/http/fast_path.py)
+- `GET  /__mock/fixtures`           the state as a state fixture document; `POST` loads one (mocks/dx/fixtures.py)
 - `GET  /__mock/drift`              with `UPSTREAM_<API>` set: the validating proxy's findings (mocks/proxy/);
                                     `DELETE` empties them
 - API-specific routes contributed by each API's handlers (`admin_routes()`), e.g. advancing an order.

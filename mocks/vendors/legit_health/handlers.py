@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.vendors.legit_health import messages, rules
+from mocks.dx.fixtures import Kind
+from mocks.vendors.legit_health import fixtures, messages, rules
 from mocks.vendors.legit_health import seed as seeding
 from mocks.vendors.legit_health.records import PATIENT_FIELDS, SPECIALITIES, Records, iso
 
@@ -29,6 +30,10 @@ class Handlers:
 
     def seed(self) -> None:
         seeding.seed(self.context, self.records)
+
+    def fixtures(self) -> list[Kind]:
+        """The collections state fixtures load and export, and how (mocks/dx/fixtures.py)."""
+        return fixtures.kinds(self.context, self.records)
 
     # --- practitioners ---
 
