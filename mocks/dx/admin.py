@@ -16,6 +16,7 @@ Those that change state (POST, DELETE) take no body or a JSON one, and refuse a 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import connexion
@@ -82,7 +83,10 @@ def mount(
 
     @route("/healthz", "GET")
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "seed": context.config.seed})
+        store = await asyncio.to_thread(context.store.health)  # a database store: does it answer (readiness)
+        ready = store.get("connected", True)
+        status = {"status": "ok" if ready else "unavailable", "seed": context.config.seed, "state": store}
+        return JSONResponse(status, status_code=200 if ready else 503)
 
     @route("/__mock", "GET")
     async def admin_index(request: Request) -> Response:

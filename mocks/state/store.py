@@ -1,7 +1,8 @@
 """State of one mock app: one `Collection` per resource type, grouped by API in a `Store` made by the factory.
 
-Two stores share this interface: `MemoryStore` (the default, plain dicts) and `persistence.SQLiteStore`
-(`STATE=<file>`: survives restarts, shared by worker processes). Ids come from a per-collection sequence
+Three stores share this interface: `MemoryStore` (the default, plain dicts), `sqlite.SQLiteStore`
+(`STATE=<file>`: survives restarts, shared by worker processes) and `postgres.PostgresStore`
+(`STATE=postgresql://...`: shared by replicas on any number of machines). Ids come from a per-collection sequence
 (integers) or a seeded random source (hex/uuid), so the same seed gives the same ids after a restart. Every
 write runs under the store's re-entrant `lock`; handlers also hold it around check-then-act sequences, so
 concurrent requests never lose a write or reuse an id.
@@ -15,7 +16,7 @@ import random
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -119,6 +120,17 @@ class Collection(ABC):
     def slice(self, start: int, stop: int) -> list[Record]:
         """Records start..stop in insertion order, without reading the rest (a page of a large store)."""
 
+    def page_where(self, equal: Mapping[str, Any], start: int, stop: int) -> tuple[int, list[Record]]:
+        """How many records have each top-level field of `equal` equal to its value, and those start..stop in
+        insertion order. A database store answers it with an index, without reading every record."""
+        found = self.where(lambda record: all(record.get(k) == v for k, v in equal.items()))
+        return len(found), found[max(0, start) : max(0, stop)]
+
+    def delivery_queue(self) -> DeliveryQueue | None:
+        """A queue of webhook deliveries shared by every process on this store, or None when each process
+        delivers what it emitted itself (memory, SQLite)."""
+        return None
+
     def __iter__(self) -> Iterator[Record]:
         return iter(self.values())
 
@@ -127,6 +139,32 @@ class Collection(ABC):
 
     def export(self) -> list[Record]:
         return self.values()
+
+
+class DeliveryQueue(ABC):
+    """Webhook deliveries (log key, URL) waiting in a shared store; each process claims some for a lease
+    and renews it while working on them, so a delivery has one owner, and a dead owner's go to another."""
+
+    @abstractmethod
+    def push(self, entries: list[tuple[Key, str]]) -> None: ...
+
+    @abstractmethod
+    def claim(self, owner: str, limit: int, lease_seconds: float) -> list[tuple[int, Key, str]]:
+        """Renew `owner`'s leases, then claim up to `limit` free or expired deliveries: (queue id, key, URL)."""
+
+    @abstractmethod
+    def owns(self, qid: int, owner: str) -> bool: ...
+
+    @abstractmethod
+    def done(self, qid: int) -> None: ...
+
+    @abstractmethod
+    def release(self, owner: str) -> None:
+        """Give `owner`'s unfinished deliveries back (a clean shutdown), for another process to take at once."""
+
+    @abstractmethod
+    def pending(self) -> int:
+        """Deliveries not finished, whoever holds them."""
 
 
 class Store(ABC):
@@ -166,6 +204,10 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release what the store holds open (files)."""
+
+    def health(self) -> dict[str, Any]:
+        """What `/healthz` says about the store (a database store: whether it answers)."""
+        return {"backend": "memory"}
 
     def export(self) -> dict[str, dict[str, list[Record]]]:
         with self.lock:
