@@ -327,9 +327,9 @@ class PostgresQueue(DeliveryQueue):
             sql = "SELECT 1 FROM mock_deliveries WHERE id = %s AND owner = %s"
             return db.execute(sql, (qid, owner)).fetchone() is not None
 
-    def done(self, qid: int) -> None:
+    def done(self, qid: int, owner: str) -> None:
         with self._store.connection() as db:
-            db.execute("DELETE FROM mock_deliveries WHERE id = %s", (qid,))
+            db.execute("DELETE FROM mock_deliveries WHERE id = %s AND owner = %s", (qid, owner))
 
     def release(self, owner: str) -> None:
         with self._store.connection() as db:

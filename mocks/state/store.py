@@ -156,7 +156,8 @@ class DeliveryQueue(ABC):
     def owns(self, qid: int, owner: str) -> bool: ...
 
     @abstractmethod
-    def done(self, qid: int) -> None: ...
+    def done(self, qid: int, owner: str) -> None:
+        """The delivery is finished (delivered or out of retries): off the queue, if `owner` still holds it."""
 
     @abstractmethod
     def release(self, owner: str) -> None:
