@@ -26,20 +26,21 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import Any
 
 import orjson
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from mocks.state.store import Collection, DeliveryQueue, IdSource, Key, Record, StateError, Store
 
 FORMAT = 1
 SCHEMES = ("postgresql://", "postgres://")
 LOCK_ID = 0x6D6F636B  # the advisory lock every writer takes ("mock")
-POOL_MAX = 8  # connections per process: the API thread, the delivery thread, and readers in between
+BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_ID})"  # one round trip
+POOL_MAX = 16  # connections per process: one per thread that uses the store (API, webhook delivery), health checks
 CONNECT_SECONDS = 10.0
 SCALARS = (str, int, float, bool, type(None))
 SCHEMA = """
@@ -101,30 +102,20 @@ def _safe_url(url: str) -> str:
 
 
 class TransactionLock:
-    """Re-entrant, across threads (an RLock) and replicas (the outermost level holds a transaction and the
-    advisory lock); the thread's connection stays with it until the outermost level exits."""
+    """Re-entrant, across threads (an RLock) and replicas (the outermost level holds a transaction on the
+    thread's connection, and the advisory lock)."""
 
     def __init__(self, store: PostgresStore) -> None:
         self._store = store
         self._rlock = threading.RLock()
         self._depth = 0  # only changed by the thread holding `_rlock`
-        self._held: Any = None  # (pool connection context, transaction context) of the outermost level
 
     def __enter__(self) -> TransactionLock:
         self._rlock.acquire()
         if self._depth == 0:
             try:
-                lease = self._store.pool().connection()
-                connection = lease.__enter__()
-                try:
-                    transaction = connection.transaction()
-                    transaction.__enter__()
-                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_ID,))
-                except BaseException as exc:
-                    lease.__exit__(type(exc), exc, exc.__traceback__)
-                    raise
-                self._held = (lease, transaction)
-                self._store.local.connection = connection
+                with self._store.connection() as db:
+                    db.execute(BEGIN)
             except BaseException:
                 self._rlock.release()
                 raise
@@ -137,12 +128,8 @@ class TransactionLock:
         self._depth -= 1
         try:
             if self._depth == 0:
-                lease, transaction = self._held
-                self._held, self._store.local.connection = None, None
-                try:
-                    transaction.__exit__(kind, error, traceback)  # commit, or roll back on an exception
-                finally:
-                    lease.__exit__(kind, error, traceback)
+                with self._store.connection() as db:
+                    db.execute("COMMIT" if kind is None else "ROLLBACK")
         finally:
             self._rlock.release()
 
@@ -185,6 +172,14 @@ class PostgresCollection(Collection):
             )
 
     def new_id(self) -> Key:
+        if self.ids.kind == "int":  # `put` keeps `next_int` past every integer key: the next one is free
+            with self._lock, self._db() as db:
+                row = db.execute(
+                    "UPDATE mock_collections SET next_int = next_int + 1 WHERE name = %s RETURNING next_int - 1",
+                    (self.name,),
+                ).fetchone()
+                assert row is not None  # made by __init__, never deleted
+                return int(row[0])
         with self._lock, self._db() as db:
             row = db.execute("SELECT next_int, draws FROM mock_collections WHERE name = %s", (self.name,)).fetchone()
             assert row is not None  # made by __init__, never deleted
@@ -201,16 +196,17 @@ class PostgresCollection(Collection):
     def put(self, key: Key, record: Record) -> Record:
         raw, text = _dump(record)
         token = _token(key)
+        after = key + 1 if isinstance(key, int) else None
         with self._lock, self._db() as db:
             old = self.get(key) if self._unique else None
-            inserted = db.execute(
-                "INSERT INTO mock_records (coll, key, raw, data) VALUES (%s, %s, %s, %s::jsonb)"
+            db.execute(
+                "WITH written AS (INSERT INTO mock_records (coll, key, raw, data) VALUES (%s, %s, %s, %s::jsonb)"
                 " ON CONFLICT (coll, key) DO UPDATE SET raw = excluded.raw, data = excluded.data"
-                " RETURNING (xmax = 0)",
-                (self.name, token, raw, text),
-            ).fetchone()
-            if inserted is not None and inserted[0]:
-                db.execute("UPDATE mock_collections SET size = size + 1 WHERE name = %s", (self.name,))
+                " RETURNING (xmax = 0) AS added)"
+                " UPDATE mock_collections SET size = size + (SELECT count(*) FROM written WHERE added),"
+                " next_int = greatest(next_int, coalesce(%s::numeric, next_int)) WHERE name = %s",
+                (self.name, token, raw, text, after, self.name),
+            )
             for fieldname in self._unique:
                 if old is not None and old.get(fieldname) is not None:
                     self._unindex(db, fieldname, old[fieldname], token)
@@ -220,11 +216,6 @@ class PostgresCollection(Collection):
                         " ON CONFLICT (coll, field, value) DO UPDATE SET key = excluded.key",
                         (self.name, fieldname, _token(record[fieldname]), token),
                     )
-            if isinstance(key, int):
-                db.execute(
-                    "UPDATE mock_collections SET next_int = greatest(next_int, %s) WHERE name = %s",
-                    (key + 1, self.name),
-                )
             return record
 
     def _unindex(self, db: psycopg.Connection[Any], fieldname: str, value: Any, token: str) -> None:
@@ -300,6 +291,10 @@ class PostgresQueue(DeliveryQueue):
     def __init__(self, store: PostgresStore, name: str) -> None:
         self._store, self.name = store, name
 
+    @property
+    def closed(self) -> bool:  # type: ignore[override]
+        return self._store.closed
+
     def push(self, entries: list[tuple[Key, str]]) -> None:
         with self._store.connection() as db, db.cursor() as cursor:
             cursor.executemany(
@@ -351,8 +346,11 @@ class PostgresStore(Store):
         self.local = threading.local()
         self._pools: dict[int, ConnectionPool[Any]] = {}
         self._pools_lock = threading.Lock()
+        self._closed = False
+        self._handed_out: list[psycopg.Connection[Any]] = []  # kept by threads (`connection`)
         self.lock = TransactionLock(self)
         try:
+            psycopg.connect(url, connect_timeout=int(CONNECT_SECONDS)).close()  # a server that is not there: at once
             found = self._prepare()
         except (psycopg.Error, PoolTimeout) as exc:
             self.close()
@@ -367,31 +365,49 @@ class PostgresStore(Store):
                 " drop the mock_* tables (or name another database) to start over from the seed"
             )
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def pool(self) -> ConnectionPool[Any]:
         """This process's pool (a new one after a fork: connections must not cross processes)."""
         pid = os.getpid()
         pool = self._pools.get(pid)
         if pool is None:
             with self._pools_lock:
+                if self._closed:  # a thread still at work after `close` (a delivery) opens nothing new
+                    raise psycopg.OperationalError("the mock's state store is closed")
                 pool = self._pools.get(pid)
                 if pool is None:
                     pool = ConnectionPool(
                         self.url, min_size=1, max_size=POOL_MAX, kwargs={"autocommit": True},
                         timeout=CONNECT_SECONDS, open=False, name=f"mock-state-{pid}",
                     )  # fmt: skip
+                    self._pools[pid] = pool  # closed by `close`, even when it never connects
                     pool.open(wait=True, timeout=CONNECT_SECONDS)
-                    self._pools[pid] = pool
         return pool
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """The connection of this thread's transaction (inside `lock`), or a pooled one for one statement."""
-        held = getattr(self.local, "connection", None)
-        if held is not None:
+        """This thread's connection, taken from the pool on first use and kept (a query costs one round trip,
+        not a pool hand-over); a broken one goes back to the pool, which replaces it."""
+        local, pid = self.local, os.getpid()
+        held = getattr(local, "connection", None)
+        if held is None or local.pid != pid:
+            held = local.connection = self.pool().getconn()
+            local.pid = pid
+            with self._pools_lock:
+                self._handed_out.append(held)
+        try:
             yield held
-            return
-        with self.pool().connection() as connection:
-            yield connection
+        except psycopg.OperationalError:
+            if held.closed or held.broken:  # the pool discards it and makes another
+                local.connection = None
+                with self._pools_lock, suppress(ValueError):  # not there once the store is closed
+                    self._handed_out.remove(held)
+                with suppress(PoolClosed, psycopg.Error):
+                    self.pool().putconn(held)
+            raise
 
     def _prepare(self) -> str:
         with self.lock, self.connection() as db:
@@ -434,7 +450,10 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         with self._pools_lock:
-            pools, self._pools = self._pools, {}
+            pools, self._pools, self._closed = self._pools, {}, True
+            handed_out, self._handed_out = self._handed_out, []
+        for connection in handed_out:
+            connection.close()
         for pid, pool in pools.items():
             if pid == os.getpid():
                 pool.close()

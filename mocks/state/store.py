@@ -145,6 +145,8 @@ class DeliveryQueue(ABC):
     """Webhook deliveries (log key, URL) waiting in a shared store; each process claims some for a lease
     and renews it while working on them, so a delivery has one owner, and a dead owner's go to another."""
 
+    closed: bool  # the store is closed: nothing more to claim
+
     @abstractmethod
     def push(self, entries: list[tuple[Key, str]]) -> None: ...
 

@@ -203,7 +203,11 @@ class WebhookEmitter:
             return taken
 
     def _claim(self, queue: DeliveryQueue) -> dict[str, list[Key]]:
-        claimed = queue.claim(self.owner, max(0, MAX_HELD - len(self._held)), LEASE_SECONDS)
+        try:
+            claimed = queue.claim(self.owner, max(0, MAX_HELD - len(self._held)), LEASE_SECONDS)
+        except Exception as exc:  # the database is away (`/healthz` says so) or the store closed: try again later
+            LOGGER.debug("webhook queue not read: %r", exc)
+            return {}
         taken: dict[str, list[Key]] = {}
         with self._lock:
             for qid, log_id, url in claimed:
@@ -241,9 +245,10 @@ class WebhookEmitter:
         with self._lock:
             if self._thread is not thread:
                 return True
-            if self._queue is not None:  # a shared queue: other replicas' events may come any time
-                return False
-            if self._payloads or self._inbox or time.monotonic() - self._last_event < IDLE_SECONDS:
+            if self._queue is not None:  # a shared queue: other replicas' events may come while the store is open
+                if not self._queue.closed:
+                    return False
+            elif self._payloads or self._inbox or time.monotonic() - self._last_event < IDLE_SECONDS:
                 return False
             self._thread = None
             return True
@@ -254,7 +259,7 @@ class WebhookEmitter:
             if self._thread is thread:
                 LOGGER.error("webhook delivery thread ended unexpectedly; deliveries in progress were dropped")
                 self._thread = None
-                if self._inbox or self._queue is not None:
+                if self._inbox or (self._queue is not None and not self._queue.closed):
                     self._start_thread()
 
     def current(self, delivery: Delivery) -> Record | None:
