@@ -165,6 +165,16 @@ def page_of_collection(
             "last": start + size >= total}  # fmt: skip
 
 
+def page_where(
+    collection: Collection, equal: dict[str, Any], page: int, size: int, view: Callable[[Any], Any] = lambda r: r
+) -> dict[str, Any]:
+    """The envelope of the records whose fields equal `equal`'s values, counted and paged by the store."""
+    start = (page - 1) * size
+    total, found = collection.page_where(equal, start, start + size)
+    return {"content": [view(record) for record in found], "page": page, "size": size, "total": total,
+            "first": page == 1, "last": start + size >= total}  # fmt: skip
+
+
 # --- list filters: a `Checks` table maps a name to (test, the query value or None when not asked) ---
 
 
