@@ -14,6 +14,7 @@ from mocks.http.guard import exposure_warning
 from mocks.serve.cli import OneLineParser, add_arguments, export, port
 from mocks.serve.server import SpecError, build, load_specs, run
 from mocks.state.store import StateError
+from mocks.values import is_database, shown_state
 from mocks.vendor import Vendor
 from mocks.vendors import VENDORS
 
@@ -47,6 +48,8 @@ def banner(
         lines.append(f"  {'':<18} {credentials[api.slug]}")
     lines.append(f"  Admin: http://{shown}:{port}/__mock   Health: http://{shown}:{port}/healthz")
     kept = f"in the SQLite file {state_file} (survives restarts)" if state_file else "in memory (STATE=<file> keeps it)"
+    if state_file and is_database(state_file):
+        kept = f"in PostgreSQL, {shown_state(state_file)} (shared by every replica on it)"
     lines.append(f"  State: {kept}, {workers} worker process{'es' if workers > 1 else ''}")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mocks.state.store import MemoryStore, Store
+from mocks.values import is_database
 
 
 def open_store(seed: int, state_file: str | None = None) -> Store:
@@ -10,7 +11,7 @@ def open_store(seed: int, state_file: str | None = None) -> Store:
     one kept in that file (made when missing)."""
     if state_file is None:
         return MemoryStore(seed)
-    if state_file.startswith(("postgresql://", "postgres://")):
+    if is_database(state_file):
         from mocks.state.postgres import PostgresStore  # only a PostgreSQL state loads psycopg
 
         return PostgresStore(seed, state_file)

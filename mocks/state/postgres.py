@@ -35,9 +35,9 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from mocks.state.store import Collection, DeliveryQueue, IdSource, Key, Record, StateError, Store
+from mocks.values import shown_state
 
 FORMAT = 1
-SCHEMES = ("postgresql://", "postgres://")
 LOCK_ID = 0x6D6F636B  # the advisory lock every writer takes ("mock")
 BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_ID})"  # one round trip
 POOL_MAX = 16  # connections per process: one per thread that uses the store (API, webhook delivery), health checks
@@ -63,10 +63,6 @@ CREATE INDEX IF NOT EXISTS mock_deliveries_free ON mock_deliveries (queue, id);
 """
 
 
-def is_url(state: str) -> bool:
-    return state.startswith(SCHEMES)
-
-
 def _token(value: Any) -> str:
     """A key or indexed value as text, one-to-one and typed (`1` and `"1"` differ); ASCII, so any value fits."""
     return json.dumps(value)
@@ -90,15 +86,6 @@ def _load(raw: bytes) -> Record:
         return orjson.loads(raw)  # type: ignore[no-any-return]
     except orjson.JSONDecodeError:  # written by the standard library (`_dump`)
         return json.loads(raw)  # type: ignore[no-any-return]
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, at, tail = url.rpartition("@")
-    if not at:
-        return url
-    scheme, _, credentials = head.partition("://")
-    return f"{scheme}://{credentials.split(':')[0]}:***@{tail}"
 
 
 class TransactionLock:
@@ -356,12 +343,12 @@ class PostgresStore(Store):
             self.close()
             cause = " ".join(str(exc).split())[:200]
             raise StateError(
-                f"STATE={_safe_url(url)}: PostgreSQL cannot be used ({cause}); check the server, the URL and the role"
+                f"STATE={shown_state(url)}: PostgreSQL cannot be used ({cause}); check the server, the URL and the role"
             ) from exc
         if found != str(FORMAT):
             self.close()
             raise StateError(
-                f"STATE={_safe_url(url)} holds mock tables of format {found!r}, this mock reads format {FORMAT};"
+                f"STATE={shown_state(url)} holds mock tables of format {found!r}, this mock reads format {FORMAT};"
                 " drop the mock_* tables (or name another database) to start over from the seed"
             )
 
