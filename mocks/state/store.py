@@ -126,6 +126,11 @@ class Collection(ABC):
         found = self.where(lambda record: all(record.get(k) == v for k, v in equal.items()))
         return len(found), found[max(0, start) : max(0, stop)]
 
+    def declare_filters(self, fields: tuple[str, ...]) -> None:
+        """Top-level fields lists filter on by equality (`page_where`); a database store indexes and counts them,
+        so such a page costs the same however many records there are. The others scan, as they do."""
+        return None
+
     def delivery_queue(self) -> DeliveryQueue | None:
         """A queue of webhook deliveries shared by every process on this store, or None when each process
         delivers what it emitted itself (memory, SQLite)."""
@@ -180,13 +185,21 @@ class Store(ABC):
         self._collections: dict[str, dict[str, Collection]] = {}
 
     def collection(
-        self, api: str, name: str, id_kind: str = "int", start: int = 1, unique: tuple[str, ...] = ()
+        self,
+        api: str,
+        name: str,
+        id_kind: str = "int",
+        start: int = 1,
+        unique: tuple[str, ...] = (),
+        filters: tuple[str, ...] = (),
     ) -> Collection:
         with self.lock:
             group = self._collections.setdefault(api, {})
             if name not in group:
                 qualified = f"{api}.{name}"
                 group[name] = self._open(qualified, IdSource(id_kind, self.seed, qualified, start), unique)
+                if filters:
+                    group[name].declare_filters(filters)
             return group[name]
 
     @abstractmethod
