@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -91,7 +92,9 @@ def _dump(record: Record) -> tuple[bytes, str]:
 
 
 def _unfit(value: Any) -> bool:
-    """A string JSONB cannot hold."""
+    """A value JSONB cannot hold: a string with a NUL character or a lone surrogate, NaN, an infinity."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
     if not isinstance(value, str):
         return False
     if "\x00" in value:
