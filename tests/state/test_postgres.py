@@ -246,7 +246,7 @@ def test_sigkilled_replica_loses_no_acknowledged_write_and_the_other_delivers_it
     serve: Serve, receiver: Receiver, database: str
 ) -> None:
     receiver.statuses = [503] * 100_000  # down while the load runs: every delivery waits for a retry
-    retries = {"WEBHOOK_RETRIES": ",".join(["0.2"] * 50)}
+    retries = {"WEBHOOK_RETRIES": ",".join(["0.2"] * 100)}  # none runs out before the receiver is back
     (victim, one), (_, two) = serve(**retries), serve(**retries)
     with httpx.Client(base_url=two, timeout=60) as http:
         subscribe(http, receiver.url)
