@@ -85,8 +85,8 @@ def mount(
     async def healthz(request: Request) -> Response:
         store = await asyncio.to_thread(context.store.health)  # a database store: does it answer (readiness)
         ready = store.get("connected", True)
-        status = {"status": "ok" if ready else "unavailable", "seed": context.config.seed, "state": store}
-        return JSONResponse(status, status_code=200 if ready else 503)
+        status = {"status": "ok" if ready else "unavailable", "seed": context.config.seed}
+        return JSONResponse({**status, "state": store} if store else status, status_code=200 if ready else 503)
 
     @route("/__mock", "GET")
     async def admin_index(request: Request) -> Response:

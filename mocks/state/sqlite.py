@@ -344,9 +344,6 @@ class SQLiteStore(Store):
         with self.lock:
             self.connection().execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('seed', ?)", (seed,))
 
-    def health(self) -> dict[str, Any]:
-        return {"backend": "sqlite"}
-
     def close(self) -> None:
         with self._opened_lock:
             opened, self._opened = self._opened, []

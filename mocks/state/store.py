@@ -222,8 +222,9 @@ class Store(ABC):
         """Release what the store holds open (files)."""
 
     def health(self) -> dict[str, Any]:
-        """What `/healthz` says about the store (a database store: whether it answers)."""
-        return {"backend": "memory"}
+        """What `/healthz` says about the store: nothing for one in this machine; a database store, whether
+        it answers (`connected`)."""
+        return {}
 
     def export(self) -> dict[str, dict[str, list[Record]]]:
         with self.lock:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 from starlette.testclient import TestClient
 
 from mocks.state.postgres import PostgresStore
@@ -143,6 +144,18 @@ def test_postgres_healthz_reports_the_database_connection(
                       " WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
     answers = [client.get("/healthz") for _ in range(3)]  # the pool replaces the connections it finds broken
     assert answers[-1].status_code == 200 and answers[-1].json()["state"]["connected"] is True
+
+
+def test_postgres_healthz_answers_503_while_the_database_is_gone(
+    make_client: Callable[..., TestClient], postgres_server: PostgresServer
+) -> None:
+    database = postgres_server.database()
+    client = make_client(state_file=database)
+    with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {conninfo_to_dict(database)['dbname']} WITH (FORCE)")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable" and response.json()["state"]["connected"] is False
 
 
 def test_postgres_webhook_deliveries_are_retried_and_logged(
