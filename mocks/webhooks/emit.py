@@ -177,7 +177,7 @@ class WebhookEmitter:
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every delivery is delivered or out of retries, at most `timeout` s (tests, shutdown)."""
         deadline = time.monotonic() + timeout
-        while self.unfinished and time.monotonic() < deadline:
+        while (self.unfinished or self._held) and time.monotonic() < deadline:  # `_held`: what this process took
             await asyncio.sleep(0.01)
 
     def close(self, timeout: float = 5.0) -> None:

@@ -186,6 +186,20 @@ def test_postgres_webhook_events_of_one_app_are_delivered_once_by_two_apps(
     assert all(row["lastResponseStatus"] == 200 for row in logs(two))
 
 
+def test_postgres_webhook_deliveries_of_the_old_state_are_dropped_on_reset(
+    make_client: Callable[..., TestClient], receiver: Receiver, database: str
+) -> None:
+    client = make_client(state_file=database, webhook_retry_schedule=(0.3,))
+    receiver.statuses = [500]
+    subscribe(client, receiver.url)
+    client.post(f"{IMPILO}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY)
+    assert receiver.wait_for_arrivals(1) == 1
+    assert client.post("/__mock/reset").status_code == 200
+    asyncio.run(dispatcher(client).drain(timeout=10))
+    assert dispatcher(client).unfinished == 0 and receiver.arrived == 1  # the retry was not sent
+    assert logs(client) == [] and attempts(client) == []
+
+
 # --- replicas: separate processes on one database ---
 
 
