@@ -19,7 +19,7 @@ SOAK_ARGS ?=
 PRISM_VERSION ?= 5
 PRISM := .tools/prism/node_modules/.bin/prism
 
-.PHONY: venv mock chromium test lint bundle contract contract-merge clean
+.PHONY: venv mock chromium postgresql test lint bundle contract contract-merge clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ chromium: ## Debian's Chromium for the browser test: installed when missing, as 
 		else echo "warning: $(CHROMIUM) is missing and only root can install it (apt-get install -y chromium);" \
 			"the browser test will fail" >&2; fi; }
 
+POSTGRES_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+
+postgresql: ## Debian's PostgreSQL for the store tests (a throwaway server per test run): installed when missing, as root only
+	@test -n "$(POSTGRES_INITDB)" || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+		else echo "warning: PostgreSQL is missing and only root can install it (apt-get install -y postgresql);" \
+			"the PostgreSQL store tests will fail" >&2; fi; }
+
 # Test modules run in TEST_WORKERS processes (pytest-xdist; `logical`: one per CPU this process may use;
 # 0: all in this process). Each module runs whole on one worker, in order, so module-scoped fixtures and
 # servers are neither shared between workers nor split. The suite waits a lot (servers starting,
@@ -49,7 +57,7 @@ chromium: ## Debian's Chromium for the browser test: installed when missing, as 
 # serial time; on a busy one the gain is smaller.
 TEST_WORKERS ?= logical
 
-test: venv chromium ## Unit, behaviour, browser and in-process contract tests (TEST_WORKERS=0: serially)
+test: venv chromium postgresql ## Unit, behaviour, browser and in-process contract tests (TEST_WORKERS=0: serially)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: venv ## ruff format check + lint, mypy, spec validation

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000", help="stored patients for the scale curve")
     parser.add_argument("--requests", type=int, default=300, help="requests per operation and size (scale)")
     parser.add_argument("--out", type=Path, default=Path("reports/bench.json"))
+    parser.add_argument("--state", help="scale curve on this store (a postgresql:// URL; default: in memory)")
     args = parser.parse_args(argv)
 
     settings = settings_from(args)
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only != "side-by-side":
         sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
         print(f"Scale: {', '.join(f'{s:,}' for s in sizes)} stored Impilo patients", flush=True)
-        curve = scale.curve(sizes, args.requests)
+        curve = scale.curve(sizes, args.requests, args.state)
         sections["scale"] = curve
         print(report.scale_table(curve), flush=True)
     sections["load_average_at_end"] = list(os.getloadavg())

@@ -1,6 +1,10 @@
 """Cost of Impilo patient reads as the store grows: list a page, filter by externalIdentifier, get by id,
 plus (extra) a page filtered on a field with no index (`archived=false`), which has to look at every patient.
 
+With `--state postgresql://...` the store is that database (`STATE=`, name an empty one): the sizes run one
+after the other on it, each adding patients to what the last one left, in transactions of 1,000, then
+`ANALYZE`d as autovacuum would; the memory figures then say little.
+
 Each size runs in its own process (`python -m bench.scale --size N`), so its memory figure is not blurred
 by the sizes before it. The store is filled in-process with copies of a seeded patient (distinct id,
 externalIdentifier, names, email and street), then each request is timed through httpx's ASGI transport in
@@ -37,11 +41,23 @@ WARMUP = 10
 TIME_LIMIT_SECONDS = 120.0  # per operation and size: the loop stops there even if requests remain
 
 
-def fill(patients: Any, size: int) -> list[tuple[int, str]]:
-    """Add copies of seeded patient 1 until the collection holds `size`; returns (id, externalIdentifier)."""
+def fill(patients: Any, size: int, lock: Any = None) -> list[tuple[int, str]]:
+    """Add copies of seeded patient 1 until the collection holds `size`; returns (id, externalIdentifier).
+    With the store's `lock`, 1,000 at a time are one transaction."""
     template = patients.get(1)
     added: list[tuple[int, str]] = []
-    for n in range(max(0, size - len(patients))):
+    missing = max(0, size - len(patients))
+    if lock is not None:
+        for start in range(0, missing, 1000):
+            with lock:
+                added += _fill(patients, template, range(start, min(missing, start + 1000)))
+        return added
+    return _fill(patients, template, range(missing))
+
+
+def _fill(patients: Any, template: Any, numbers: range) -> list[tuple[int, str]]:
+    added: list[tuple[int, str]] = []
+    for n in numbers:
         key = int(patients.new_id())
         record = copy.deepcopy(template)
         record.update(
@@ -91,16 +107,20 @@ async def _time_operations(app: Any, paths: dict[str, Callable[[], str]], size: 
     return timings
 
 
-def measure(size: int, requests: int, seed: int = 0) -> dict[str, Any]:
+def measure(size: int, requests: int, seed: int = 0, state: str | None = None) -> dict[str, Any]:
     warnings.filterwarnings("ignore")  # connexion's note that starlette.testclient wants httpx2; not ours
 
     from mocks import context_of, create_app
 
-    app = create_app(seed=0)
-    patients = context_of(app).store.collection("impilo", "patients")
+    app = create_app(seed=0, state_file=state)
+    store = context_of(app).store
+    patients = store.collection("impilo", "patients")
     gc.collect()
     rss_before, started = rss_kib(os.getpid()), time.perf_counter()
-    added = fill(patients, size)
+    added = fill(patients, size, store.lock if state else None)
+    if state and hasattr(store, "connection"):
+        with store.connection() as db:  # the planner's statistics, as autovacuum keeps them
+            db.execute("ANALYZE mock_records")
     fill_seconds = time.perf_counter() - started
     gc.collect()
     rss_after = rss_kib(os.getpid())
@@ -124,12 +144,13 @@ def measure(size: int, requests: int, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def curve(sizes: tuple[int, ...] = SIZES, requests: int = 200) -> dict[str, Any]:
+def curve(sizes: tuple[int, ...] = SIZES, requests: int = 200, state: str | None = None) -> dict[str, Any]:
     """Every size in a fresh process, then the ratio largest/smallest of each operation's median."""
     results: dict[str, Any] = {}
     for size in sizes:
         print(f"  scale  {size:>7} patients: {requests} requests per operation", flush=True)
         argv = [sys.executable, "-m", "bench.scale", "--size", str(size), "--requests", str(requests)]
+        argv += ["--state", state] if state else []
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=len(OPERATIONS) * TIME_LIMIT_SECONDS + 300, check=False
         )
@@ -143,6 +164,7 @@ def curve(sizes: tuple[int, ...] = SIZES, requests: int = 200) -> dict[str, Any]
     return {
         "method": "in-process, httpx ASGI transport in one event loop; one process per size; "
         "store filled with copies of a seeded patient",
+        "store": "postgresql" if state else "memory",
         "sizes": list(sizes),
         "requests_per_operation": requests,
         "results": results,
@@ -155,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description="one size of the scale curve, as JSON")
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--state", help="a postgresql:// URL: the store in that database (default: in memory)")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.size, args.requests)))
+    print(json.dumps(measure(args.size, args.requests, state=args.state)))
     return 0
 
 

@@ -15,6 +15,7 @@ from mocks.http.guard import exposure_refusals, exposure_warning
 from mocks.serve.cli import OneLineParser, add_arguments, export, port
 from mocks.serve.server import SpecError, build, load_specs, run
 from mocks.state.store import StateError
+from mocks.values import is_database, shown_state
 from mocks.vendor import Vendor
 from mocks.vendors import VENDORS
 
@@ -52,6 +53,8 @@ def banner(
     token = " (Authorization: Bearer $ADMIN_TOKEN)" if protected else ""
     lines.append(f"  Admin: http://{shown}:{port}/__mock{token}   Health: http://{shown}:{port}/healthz")
     kept = f"in the SQLite file {state_file} (survives restarts)" if state_file else "in memory (STATE=<file> keeps it)"
+    if state_file and is_database(state_file):
+        kept = f"in PostgreSQL, {shown_state(state_file)} (shared by every replica on it)"
     lines.append(f"  State: {kept}, {workers} worker process{'es' if workers > 1 else ''}")
     lines += [f"  Proxy: {api} -> {url} (drift: http://{shown}:{port}/__mock/drift)" for api, url in upstreams.items()]
     return "\n".join(lines)

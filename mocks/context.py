@@ -15,13 +15,15 @@ from mocks.state.backends import open_store
 from mocks.state.fakedata import SchemaFaker
 from mocks.state.outbox import Outbox
 from mocks.state.store import INTERNAL_API, StateError, Store
+from mocks.values import is_database, shown_state
 from mocks.vendor import Vendor
 
 
 def another_seed(state_file: str, found: int, asked: int) -> str:
     """Why a state file holding another seed's data is refused, and the two ways on."""
+    named = f"STATE {shown_state(state_file)}" if is_database(state_file) else f"STATE file {state_file}"
     return (
-        f"STATE file {state_file} holds the data of SEED={found}, not of SEED={asked}: start with SEED={found} "
+        f"{named} holds the data of SEED={found}, not of SEED={asked}: start with SEED={found} "
         f"to use it, or delete the file (or pick another STATE=...) to start over with SEED={asked}"
     )
 

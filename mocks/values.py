@@ -1,4 +1,4 @@
-"""Parsers for the values people type: delays (`200`, `50-300`), error rates (`0.05`) and `Prefer` headers.
+"""Parsers for the values people type: delays (`200`, `50-300`), error rates (`0.05`), `Prefer` headers, `STATE`.
 
 Each raises `ValueError` with one line saying what was given, what is expected and an example.
 """
@@ -52,3 +52,17 @@ def parse_prefer(values: list[str]) -> dict[str, str]:
             if match and match.group(2) is not None:
                 found.setdefault(match.group(1).lower(), match.group(2).strip('"'))
     return found
+
+
+def shown_state(state_file: str) -> str:
+    """`STATE` as messages show it: a database URL without its password."""
+    head, at, tail = state_file.rpartition("@")
+    if not at or not is_database(state_file):
+        return state_file
+    scheme, _, credentials = head.partition("://")
+    user = credentials.split(":")[0]
+    return f"{scheme}://{user}:***@{tail}" if ":" in credentials else state_file
+
+
+def is_database(state_file: str) -> bool:
+    return state_file.startswith(("postgresql://", "postgres://"))

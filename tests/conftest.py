@@ -10,18 +10,29 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mocks import create_app
+from mocks import context_of, create_app
 from tests.support.helpers import FAST_RETRIES, heidi_token
 from tests.support.live import LiveServer
+from tests.support.postgres import PostgresServer
 from tests.support.receiver import Receiver, running_receiver
 from tests.support.webhooks import stop_deliveries
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (tests/support/postgres.py), started the first time a test needs it."""
+    with PostgresServer() as server:
+        yield server
 
 
 @pytest.fixture
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     """The store backend of the apps `make_client` makes, as `create_app` options: in memory, unless the
-    test is marked `on_each_store` (tests/support/helpers.py), which runs it on memory and on SQLite."""
+    test is marked `on_each_store` (tests/support/helpers.py), which runs it on memory, SQLite and
+    PostgreSQL (a fresh database of the session's server)."""
     backend = getattr(request, "param", "memory")
+    if backend == "postgresql":
+        return {"state_file": request.getfixturevalue("postgres_server").database()}
     return {"state_file": str(tmp_path / "store.sqlite3")} if backend == "sqlite" else {}
 
 
@@ -44,6 +55,7 @@ def make_client(store: dict[str, Any]) -> Iterator[Callable[..., TestClient]]:
     for client in opened:
         client.__exit__(None, None, None)
         stop_deliveries(client.app)
+        context_of(client.app).store.close()  # a database store's connections
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ page and start-up banner name the credential variables instead of their values.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import connexion
@@ -95,7 +96,10 @@ def mount(
 
     @route("/healthz", "GET")
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "seed": context.config.seed})
+        store = await asyncio.to_thread(context.store.health)  # a database store: does it answer (readiness)
+        ready = store.get("connected", True)
+        status = {"status": "ok" if ready else "unavailable", "seed": context.config.seed}
+        return JSONResponse({**status, "state": store} if store else status, status_code=200 if ready else 503)
 
     @route("/__mock", "GET")
     async def admin_index(request: Request) -> Response:

@@ -16,7 +16,11 @@ ENV_FLAGS: dict[str, tuple[str, str]] = {
     ),
     "--error-rate": ("ERROR_RATE", "share of calls answered with a documented 5xx/429, e.g. 0.05"),
     "--journal-size": ("JOURNAL_SIZE", "requests kept by /__mock/requests (default 500)"),
-    "--state": ("STATE", "SQLite file keeping the state across restarts and workers (default: in memory)"),
+    "--state": (
+        "STATE",
+        "SQLite file keeping the state across restarts and workers, or a postgresql:// URL shared by replicas"
+        " (default: in memory)",
+    ),
     "--workers": ("WORKERS", "worker processes sharing one state; more than 1 needs STATE (default 1)"),
     "--fixtures": ("FIXTURES", "a state fixture file (YAML or JSON) loaded after the seed and after each reset"),
 }

@@ -1,7 +1,8 @@
 """State of one mock app: one `Collection` per resource type, grouped by API in a `Store` made by the factory.
 
-Two stores share this interface: `MemoryStore` (the default, plain dicts) and `persistence.SQLiteStore`
-(`STATE=<file>`: survives restarts, shared by worker processes). Ids come from a per-collection sequence
+Three stores share this interface: `MemoryStore` (the default, plain dicts), `sqlite.SQLiteStore`
+(`STATE=<file>`: survives restarts, shared by worker processes) and `postgres.PostgresStore`
+(`STATE=postgresql://...`: shared by replicas on any number of machines). Ids come from a per-collection sequence
 (integers) or a seeded random source (hex/uuid), so the same seed gives the same ids after a restart. Every
 write runs under the store's re-entrant `lock`; handlers also hold it around check-then-act sequences, so
 concurrent requests never lose a write or reuse an id.
@@ -15,7 +16,7 @@ import random
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -119,6 +120,22 @@ class Collection(ABC):
     def slice(self, start: int, stop: int) -> list[Record]:
         """Records start..stop in insertion order, without reading the rest (a page of a large store)."""
 
+    def page_where(self, equal: Mapping[str, Any], start: int, stop: int) -> tuple[int, list[Record]]:
+        """How many records have each top-level field of `equal` equal to its value, and those start..stop in
+        insertion order. A database store answers it with an index, without reading every record."""
+        found = self.where(lambda record: all(record.get(k) == v for k, v in equal.items()))
+        return len(found), found[max(0, start) : max(0, stop)]
+
+    def declare_filters(self, fields: tuple[str, ...]) -> None:
+        """Top-level fields lists filter on by equality (`page_where`); a database store indexes and counts them,
+        so such a page costs the same however many records there are. The others scan, as they do."""
+        return None
+
+    def delivery_queue(self) -> DeliveryQueue | None:
+        """A queue of webhook deliveries shared by every process on this store, or None when each process
+        delivers what it emitted itself (memory, SQLite)."""
+        return None
+
     def __iter__(self) -> Iterator[Record]:
         return iter(self.values())
 
@@ -127,6 +144,35 @@ class Collection(ABC):
 
     def export(self) -> list[Record]:
         return self.values()
+
+
+class DeliveryQueue(ABC):
+    """Webhook deliveries (log key, URL) waiting in a shared store; each process claims some for a lease
+    and renews it while working on them, so a delivery has one owner, and a dead owner's go to another."""
+
+    closed: bool  # the store is closed: nothing more to claim
+
+    @abstractmethod
+    def push(self, entries: list[tuple[Key, str]]) -> None: ...
+
+    @abstractmethod
+    def claim(self, owner: str, limit: int, lease_seconds: float) -> list[tuple[int, Key, str]]:
+        """Renew `owner`'s leases, then claim up to `limit` free or expired deliveries: (queue id, key, URL)."""
+
+    @abstractmethod
+    def owns(self, qid: int, owner: str) -> bool: ...
+
+    @abstractmethod
+    def done(self, qid: int, owner: str) -> None:
+        """The delivery is finished (delivered or out of retries): off the queue, if `owner` still holds it."""
+
+    @abstractmethod
+    def release(self, owner: str) -> None:
+        """Give `owner`'s unfinished deliveries back (a clean shutdown), for another process to take at once."""
+
+    @abstractmethod
+    def pending(self) -> int:
+        """Deliveries not finished, whoever holds them."""
 
 
 class Store(ABC):
@@ -139,13 +185,21 @@ class Store(ABC):
         self._collections: dict[str, dict[str, Collection]] = {}
 
     def collection(
-        self, api: str, name: str, id_kind: str = "int", start: int = 1, unique: tuple[str, ...] = ()
+        self,
+        api: str,
+        name: str,
+        id_kind: str = "int",
+        start: int = 1,
+        unique: tuple[str, ...] = (),
+        filters: tuple[str, ...] = (),
     ) -> Collection:
         with self.lock:
             group = self._collections.setdefault(api, {})
             if name not in group:
                 qualified = f"{api}.{name}"
                 group[name] = self._open(qualified, IdSource(id_kind, self.seed, qualified, start), unique)
+                if filters:
+                    group[name].declare_filters(filters)
             return group[name]
 
     @abstractmethod
@@ -166,6 +220,11 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release what the store holds open (files)."""
+
+    def health(self) -> dict[str, Any]:
+        """What `/healthz` says about the store: nothing for one in this machine; a database store, whether
+        it answers (`connected`)."""
+        return {}
 
     def export(self) -> dict[str, dict[str, list[Record]]]:
         with self.lock:

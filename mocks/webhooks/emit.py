@@ -34,6 +34,13 @@ attempts all failed ends undelivered. The breaker lives in the delivery thread, 
 once nothing is waiting and no event came for `IDLE_SECONDS`. Waiting deliveries live in the process's
 memory: when it stops, those not finished stay as their rows show them. `POST /__mock/reset` drops the
 held and pending deliveries of the old state and sends nothing more for them.
+
+On a store with a shared delivery queue (PostgreSQL: replicas on several machines), `emit` puts the
+deliveries in the queue, in the transaction that writes their log rows, and every process's delivery
+thread runs for as long as the app and claims what is waiting (`DeliveryQueue.claim`: one owner per
+delivery, for a lease it renews at each poll). Whichever replica is free takes an event, whoever emitted
+it; a replica that dies leaves its deliveries to the others once its lease runs out (`LEASE_SECONDS`),
+and they go on from the attempts the log rows show.
 """
 
 from __future__ import annotations
@@ -43,8 +50,10 @@ import atexit
 import json
 import logging
 import os
+import socket
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -54,7 +63,7 @@ from typing import Any
 import orjson
 
 from mocks.state.clock import now_iso
-from mocks.state.store import Collection, Key, Record
+from mocks.state.store import Collection, DeliveryQueue, Key, Record
 from mocks.webhooks.delivery import IDLE_SECONDS, Delivery, DeliveryThread
 from mocks.webhooks.policy import WebhookPolicy
 
@@ -63,6 +72,8 @@ LOGGER = logging.getLogger(__name__)
 BREAKER_THRESHOLD = 5  # consecutive failed attempts that open a receiver's circuit
 MAX_IN_FLIGHT = 8  # attempts at once per receiver URL
 PROBE_DELAY_WITHOUT_RETRIES = 1.0  # seconds between probes when the schedule is empty (no retries)
+LEASE_SECONDS = 5.0  # a shared queue's claim: renewed at each poll; a dead replica's deliveries free after it
+MAX_HELD = 256  # deliveries one process holds from a shared queue at once (the rest wait for a free replica)
 
 
 class WebhookEmitter:
@@ -99,7 +110,27 @@ class WebhookEmitter:
         self._payloads: dict[Key, str] = {}  # log id -> payload text, for every delivery not finished
         self._last_event = 0.0
         self._thread: DeliveryThread | None = None
+        # A shared queue (PostgreSQL): deliveries wait in the store, not in `_inbox`; `_held` maps the log id
+        # of each one this process claimed to its queue id.
+        self._queue: DeliveryQueue | None = logs.delivery_queue()
+        self._held: dict[Key, int] = {}
+        self._name = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
         _DISPATCHERS.add(self)
+        if self._queue is not None:
+            with self._lock:
+                self._start_thread()  # takes other replicas' deliveries too, from the start
+
+    @property
+    def owner(self) -> str:
+        """This process's name on a shared queue."""
+        return f"{self._name}:{os.getpid()}"
+
+    def _start_thread(self) -> None:
+        """A delivery thread, unless this process has one (called under `_lock`)."""
+        thread = self._thread
+        if thread is None or thread.pid != os.getpid():
+            self._thread = DeliveryThread(self)
+            self._thread.start()
 
     # --- the API's side ---------------------------------------------------------------------------------
     def emit(self, event_type: str, payload: dict[str, Any] | Callable[[], dict[str, Any]]) -> list[Record]:
@@ -110,11 +141,21 @@ class WebhookEmitter:
             return []
         if callable(payload):
             payload = payload()
+        if self._queue is not None:
+            with self._store_lock:  # the log rows and their queue entries: one transaction
+                rows = self._log(targets, event_type, payload)
+                self._queue.push([(row["id"], row["webhookUrl"]) for row in rows])
+            with self._lock:
+                self._start_thread()
+            return rows
+        rows = self._log(targets, event_type, payload)
+        self._hand_over(rows, rows[0]["payload"])
+        return rows
+
+    def _log(self, targets: list[Record], event_type: str, payload: dict[str, Any]) -> list[Record]:
         text = _json({"id": self._events.new_id(), "type": event_type, "payload": payload})
         stamp = now_iso()
-        rows = [self.logs.add(partial(_log_row, hook, event_type, text, stamp)) for hook in targets]
-        self._hand_over(rows, text)
-        return rows
+        return [self.logs.add(partial(_log_row, hook, event_type, text, stamp)) for hook in targets]
 
     def _hand_over(self, rows: list[Record], text: str) -> None:
         with self._lock:
@@ -125,49 +166,78 @@ class WebhookEmitter:
                 waiting.append(row["id"])
                 self._payloads[row["id"]] = text
             self._last_event = time.monotonic()
-            thread = self._thread
-            if thread is None or thread.pid != os.getpid():  # the thread collects the inbox itself
-                self._thread = DeliveryThread(self)
-                self._thread.start()
+            self._start_thread()  # the thread collects the inbox itself
 
     @property
     def unfinished(self) -> int:
-        """Deliveries neither delivered nor out of retries (held by an open circuit included)."""
-        return len(self._payloads)
+        """Deliveries neither delivered nor out of retries (held by an open circuit included); on a shared
+        queue, every replica's."""
+        return len(self._payloads) if self._queue is None else self._queue.pending()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every delivery is delivered or out of retries, at most `timeout` s (tests, shutdown)."""
         deadline = time.monotonic() + timeout
-        while self._payloads and time.monotonic() < deadline:
+        while (self.unfinished or self._held) and time.monotonic() < deadline:  # `_held`: what this process took
             await asyncio.sleep(0.01)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the delivery thread; deliveries not finished stay as their log rows show them."""
         with self._lock:
             thread, self._thread = self._thread, None
-            self._inbox, self._payloads = {}, {}
+            self._inbox, self._payloads, self._held = {}, {}, {}
         if thread is not None and thread.pid == os.getpid():
             thread.stop(timeout)
+            if self._queue is not None:  # what this process held goes to the other replicas at once
+                try:
+                    self._queue.release(self.owner)
+                except Exception:  # the database is gone: the leases run out instead
+                    LOGGER.warning("webhook deliveries not released; other replicas take them after the lease")
 
     # --- called by the delivery thread --------------------------------------------------------------------
     def take(self) -> dict[str, list[Key]]:
-        """The deliveries handed over since the last call: log ids by URL."""
+        """The deliveries handed over since the last call (a shared queue: claimed now): log ids by URL."""
+        if self._queue is not None:
+            return self._claim(self._queue)
         with self._lock:
             taken, self._inbox = self._inbox, {}
             return taken
 
+    def _claim(self, queue: DeliveryQueue) -> dict[str, list[Key]]:
+        try:
+            claimed = queue.claim(self.owner, max(0, MAX_HELD - len(self._held)), LEASE_SECONDS)
+        except Exception as exc:  # the database is away (`/healthz` says so) or the store closed: try again later
+            LOGGER.debug("webhook queue not read: %r", exc)
+            return {}
+        taken: dict[str, list[Key]] = {}
+        with self._lock:
+            for qid, log_id, url in claimed:
+                if self._held.get(log_id) == qid:  # still on its way here (a lease that ran out and came back)
+                    continue
+                self._held[log_id] = qid
+                taken.setdefault(url, []).append(log_id)
+        return taken
+
     def delivery(self, url: str, log_id: Key) -> Delivery | None:
         """A waiting delivery, ready for an attempt; None when the store was reset since it was queued (its
         row is gone, or the id now names another event's row)."""
-        payload, row = self._payloads.get(log_id), self.logs.get(log_id)
-        if payload is None or row is None or row.get("payload") != payload:
-            return None
+        if self._queue is not None:
+            qid, row = self._held.get(log_id), self.logs.get(log_id)
+            if qid is None or row is None or not self._queue.owns(qid, self.owner):  # reset, or another's now
+                return None
+            payload = row["payload"]
+        else:
+            payload, row = self._payloads.get(log_id), self.logs.get(log_id)
+            if payload is None or row is None or row.get("payload") != payload:
+                return None
         tries = 0 if row["lastResponseStatus"] is None else row["retryAttempts"] + 1
         return Delivery(log_id, row["webhookId"], row["webhookType"], url, payload, tries)
 
     def finished(self, log_id: Key) -> None:
         with self._lock:
             self._payloads.pop(log_id, None)
+            qid = self._held.pop(log_id, None)
+        if qid is not None and self._queue is not None:
+            self._queue.done(qid, self.owner)
 
     def may_end(self, thread: DeliveryThread) -> bool:
         """Whether `thread` may end: it is current, has nothing to do and saw no event for `IDLE_SECONDS`.
@@ -175,7 +245,10 @@ class WebhookEmitter:
         with self._lock:
             if self._thread is not thread:
                 return True
-            if self._payloads or self._inbox or time.monotonic() - self._last_event < IDLE_SECONDS:
+            if self._queue is not None:  # a shared queue: other replicas' events may come while the store is open
+                if not self._queue.closed:
+                    return False
+            elif self._payloads or self._inbox or time.monotonic() - self._last_event < IDLE_SECONDS:
                 return False
             self._thread = None
             return True
@@ -186,9 +259,8 @@ class WebhookEmitter:
             if self._thread is thread:
                 LOGGER.error("webhook delivery thread ended unexpectedly; deliveries in progress were dropped")
                 self._thread = None
-                if self._inbox:
-                    self._thread = DeliveryThread(self)
-                    self._thread.start()
+                if self._inbox or (self._queue is not None and not self._queue.closed):
+                    self._start_thread()
 
     def current(self, delivery: Delivery) -> Record | None:
         """The delivery's log row, or None when the store was reset since (the row is gone or another's)."""

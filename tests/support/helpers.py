@@ -25,7 +25,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 # The store backends (the `store` fixture of conftest.py): a test marked with this runs on each.
-on_each_store = pytest.mark.parametrize("store", ["memory", "sqlite"], indirect=True)
+on_each_store = pytest.mark.parametrize("store", ["memory", "sqlite", "postgresql"], indirect=True)
 
 
 def base(api: str) -> str:

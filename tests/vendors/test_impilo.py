@@ -77,6 +77,7 @@ def test_impilo_list_paginates_with_exact_totals_and_first_last_flags(client: Te
     assert client.get(f"{B}/patient", headers=IMPILO_KEY).json()["size"] == 15
 
 
+@on_each_store  # equality filters are answered by the store (an index on PostgreSQL)
 @pytest.mark.parametrize(
     ("params", "holds"),
     [

@@ -17,6 +17,7 @@ from mocks.state.store import Collection, Record, Store
 API = "impilo"
 PATIENT_FIELDS = ("externalIdentifier", "firstName", "lastName", "dateOfBirth", "email", "phoneNumber",
                   "archived", "address", "enrolled", "sex")  # fmt: skip
+PATIENT_FILTERS = ("siteId", "archived", "enrolled")  # list filters on a stored field's value as it is
 SITE_FIELDS = ("name", "active", "phoneNumber", "address")
 LOG_FIELDS = ("id", "webhookId", "webhookType", "webhookUrl", "payload", "createTimestamp", "lastResponseStatus",
               "retryAttempts", "lastRetryTimestamp")  # fmt: skip
@@ -30,7 +31,7 @@ class Records:
 
     def __init__(self, store: Store) -> None:
         self.lock = store.lock
-        self.patients = store.collection(API, "patients", unique=("externalIdentifier",))
+        self.patients = store.collection(API, "patients", unique=("externalIdentifier",), filters=PATIENT_FILTERS)
         self.sites = store.collection(API, "sites")
         self.items = store.collection(API, "items", start=1000)
         self.kits = store.collection(API, "kits", start=1000)
@@ -163,6 +164,16 @@ def page_of_collection(
     content = [view(record) for record in collection.slice(start, start + size)]
     return {"content": content, "page": page, "size": size, "total": total, "first": page == 1,
             "last": start + size >= total}  # fmt: skip
+
+
+def page_where(
+    collection: Collection, equal: dict[str, Any], page: int, size: int, view: Callable[[Any], Any] = lambda r: r
+) -> dict[str, Any]:
+    """The envelope of the records whose fields equal `equal`'s values, counted and paged by the store."""
+    start = (page - 1) * size
+    total, found = collection.page_where(equal, start, start + size)
+    return {"content": [view(record) for record in found], "page": page, "size": size, "total": total,
+            "first": page == 1, "last": start + size >= total}  # fmt: skip
 
 
 # --- list filters: a `Checks` table maps a name to (test, the query value or None when not asked) ---

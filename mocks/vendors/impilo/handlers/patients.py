@@ -11,6 +11,7 @@ from mocks.vendors.impilo import rules
 from mocks.vendors.impilo.records import (
     API,
     PATIENT_FIELDS,
+    PATIENT_FILTERS,
     PATIENT_SORT,
     SITE_FIELDS,
     Records,
@@ -22,6 +23,7 @@ from mocks.vendors.impilo.records import (
     matches,
     page_of,
     page_of_collection,
+    page_where,
 )
 from mocks.webhooks.emit import WebhookEmitter
 
@@ -93,6 +95,14 @@ class PatientHandlers:
             found = [one] if one is not None and matches(one, checks) else []
         elif not sort and not sort_descending and all(value is None for _, value in checks.values()):
             return page_of_collection(patients, page, size, view), 200
+        elif (
+            not sort
+            and not sort_descending
+            and all(checks[name][1] is None for name in checks if name not in PATIENT_FILTERS)
+        ):
+            # equality filters only: a database store answers from its index (Collection.page_where)
+            equal = {name: checks[name][1] for name in PATIENT_FILTERS if checks[name][1] is not None}
+            return page_where(patients, equal, page, size, view), 200
         else:
             found = patients.where(lambda r: matches(r, checks))
         if sort or sort_descending:
