@@ -18,7 +18,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
-import contracts.checks  # noqa: F401  (registers the vendor-rule checks with Schemathesis)
+import contracts.checks  # registers the vendor-rule checks with Schemathesis
 import specs
 from contracts.auth import JWT_REFRESH_SECONDS, jwt_exchange_auth, jwt_fetcher
 from contracts.guard import WriteGuard
@@ -135,6 +135,7 @@ def load_schema(
             schema.config.update(base_url=base_url)
     if rate:
         schema.config.update(rate_limit=rate)
+    schema.config.checks.update(excluded_check_names=contracts.checks.of_other_apis(api))
     # Only excludes here: with `[[project.operations]]` in the config, Schemathesis already holds a
     # catch-all include, and a further `include()` would be OR-ed with it (selecting everything).
     if operation_ids:

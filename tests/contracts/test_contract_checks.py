@@ -11,7 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from schemathesis.checks import CHECKS
 
+import contracts.checks
+from contracts.runner import load_config, load_schema
 from tests.support import drift
 
 DRIFTS = [
@@ -53,3 +56,17 @@ def test_contract_run_reports_the_right_check_when_the_mock_drifts(
     parameters: Callable[[Any], dict[str, Any]] | None,
 ) -> None:
     drift.assert_reported(broken, api, operation_ids, check, parameters)
+
+
+@pytest.mark.parametrize("api", ["impilo", "heidi", "legit_health"])
+def test_a_run_on_one_api_leaves_out_the_rules_written_for_the_others(api: str) -> None:
+    """Impilo and Legit.Health both have a `createPatient`: each vendor's rule judges only its own."""
+    config = load_config()
+    schema = load_schema(api, config=config)
+    enabled = {name for name in CHECKS.get_all_names()
+               if schema.config.checks.get_by_name(name=name).enabled}  # fmt: skip
+    for vendor, module in contracts.checks.VENDOR_MODULES.items():
+        own = {name for name, value in vars(module).items() if getattr(value, "__module__", None) == module.__name__
+               and name in CHECKS.get_all_names()}  # fmt: skip
+        assert own, f"no check found in {module.__name__}"
+        assert (own <= enabled) == (vendor == api) and (own.isdisjoint(enabled)) == (vendor != api), (vendor, own)
