@@ -5,7 +5,7 @@ from __future__ import annotations
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from contracts.checks.common import MAX_IDS_FOLLOWED, fail, follow_up, ok, operation_id
+from contracts.checks.common import MAX_IDS_FOLLOWED, fail, follow_up, json_of, ok, operation_id
 
 
 @schemathesis.check
@@ -21,4 +21,28 @@ def deleted_profiles_are_gone(ctx: CheckContext, response: Response, case: Case)
             still_there.append(f"{profile_id}: {got.status_code}")
     if still_there:
         fail("profiles deleted by a 2xx batch delete still answer GET (expected 404): " + ", ".join(still_there))
+    return None
+
+
+@schemathesis.check
+def session_page_is_consistent(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """A 2xx page of the linked user's sessions: `count` is the items on it, `has_previous` says whether the
+    page is after the first, `has_next` whether sessions remain after it (third-party clients' envelope)."""
+    if operation_id(case) != "listLinkedUserSessions" or not ok(response):
+        return None
+    body = json_of(response)
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return None
+    query = case.query or {}
+    page, size = int(query.get("page", 1)), int(query.get("page_size", 20))
+    problems = []
+    if body.get("count") != len(body["data"]):
+        problems.append(f"count is {body.get('count')!r} for {len(body['data'])} items")
+    if body.get("has_previous") is not (page > 1):
+        problems.append(f"has_previous is {body.get('has_previous')!r} on page {page}")
+    total = body.get("total_count")
+    if isinstance(total, int) and body.get("has_next") is not (page * size < total):
+        problems.append(f"has_next is {body.get('has_next')!r} on page {page} of size {size} with {total} in all")
+    if problems:
+        fail("listLinkedUserSessions page envelope is inconsistent: " + "; ".join(problems))
     return None

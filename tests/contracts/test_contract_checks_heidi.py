@@ -12,6 +12,8 @@ from tests.support import drift, drift_heidi
 DRIFTS = [
     pytest.param(drift_heidi.batch_delete_keeps_profiles, "heidi", ["batchDeletePatientProfiles"],
                  "deleted_profiles_are_gone", None, id="undeleted-profiles-are-reported"),
+    pytest.param(drift_heidi.session_page_always_has_next, "heidi", ["listLinkedUserSessions"],
+                 "session_page_is_consistent", None, id="endless-session-pages-are-reported"),
 ]  # fmt: skip
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.drift import Handler, Reply, with_handler
+from tests.support.drift import Handler, Reply, with_handler, with_result
 
 
 def batch_delete_keeps_profiles() -> Any:
@@ -17,3 +17,8 @@ def batch_delete_keeps_profiles() -> Any:
         return keeping
 
     return with_handler("heidi", "batch_delete_patient_profiles", make)
+
+
+def session_page_always_has_next() -> Any:
+    """listLinkedUserSessions claims another page even on the last one."""
+    return with_result("heidi", "list_linked_user_sessions", lambda body, status: ({**body, "has_next": True}, status))

@@ -136,3 +136,17 @@ def session_view(session: Record) -> dict[str, Any]:
 
 def linked_view(session: Record) -> dict[str, Any]:
     return {name: session[name] for name in ("session_id", "session_name", "created_at", "updated_at")}
+
+
+def session_page(sessions: list[Record], page: int, page_size: int) -> dict[str, Any]:
+    """Heidi's paging envelope (seen in third-party clients): `count` on this page, `total_count` in all,
+    `has_next` / `has_previous`, and the sessions as GET shows them in `data`."""
+    start = (page - 1) * page_size
+    data = [session_view(s) for s in sessions[start : start + page_size]]
+    return {
+        "count": len(data),
+        "total_count": len(sessions),
+        "has_next": start + page_size < len(sessions),
+        "has_previous": page > 1,
+        "data": data,
+    }
