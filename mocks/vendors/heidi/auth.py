@@ -17,6 +17,8 @@ SETTINGS = (
     Setting("HEIDI_API_KEY", "api_key"),
     Setting("HEIDI_JWT_SECRET", "jwt_secret", "mock-heidi-jwt-signing-secret-not-for-production"),
     Setting("HEIDI_JWT_TTL", "jwt_ttl_seconds", 3600, kind=int, minimum=1, secret=False),
+    # Heidi states no upload limit; the mock's (413 beyond it), for audio and context documents alike.
+    Setting("HEIDI_MAX_UPLOAD_BYTES", "max_upload_bytes", 50 * 1024 * 1024, kind=int, minimum=1, secret=False),
 )
 
 

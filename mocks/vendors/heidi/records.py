@@ -34,6 +34,7 @@ class Records:
         self.lock = store.lock
         self.profiles = store.collection(API, "profiles", id_kind="hex24")
         self.sessions = store.collection(API, "sessions", id_kind="digits")
+        self.recordings = store.collection(API, "recordings", id_kind="digits")
 
     def profile(self, patient_profile_id: str) -> Record:
         profile = self.profiles.get(patient_profile_id)
@@ -46,6 +47,17 @@ class Records:
         if session is None:
             raise missing_session()
         return session
+
+    def recording(self, session_id: str, recording_id: str) -> Record:
+        """One recording of one session; another session's is as unknown as a missing one."""
+        recording = self.recordings.get(recording_id)
+        if recording is None or recording["session_id"] != session_id:
+            raise not_found("Recording not found", "RecordingNotFoundError")
+        return recording
+
+    def recordings_of(self, session_id: str) -> list[Record]:
+        """The session's recordings in the order they were started."""
+        return self.recordings.where(lambda r: r["session_id"] == session_id)
 
     def session_counts(self) -> Counter[str]:
         """How many sessions each profile has (the list view's `session_count`)."""
@@ -150,3 +162,14 @@ def session_page(sessions: list[Record], page: int, page_size: int) -> dict[str,
         "has_previous": page > 1,
         "data": data,
     }
+
+
+def new_recording(key: str, session_id: str, source: str, now: str) -> Record:
+    """A recording: `USER_UPLOADED` (one whole file, finished at once) or `LIVE` (segments until `:finish`)."""
+    status = "finished" if source == "USER_UPLOADED" else "in_progress"
+    return {"recording_id": key, "session_id": session_id, "source": source, "status": status, "segments": [],
+            "created_at": now}  # fmt: skip
+
+
+def audio_seconds(recordings: list[Record]) -> float:
+    return sum(segment["seconds"] for recording in recordings for segment in recording["segments"])

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
+from starlette.datastructures import UploadFile
+
+from mocks.http.errors import MockError, Violation, validation_failed
 from mocks.state.store import Record
 from mocks.vendors.heidi.records import Records
 
@@ -27,3 +32,48 @@ def delete_profiles(records: Records, patient_profile_ids: set[str]) -> None:
         records.profiles.delete(patient_profile_id)
     for session in records.sessions.where(lambda s: s["patient_profile_id"] in patient_profile_ids):
         records.sessions.put(session["session_id"], {**session, "patient_profile_id": None})
+
+
+BYTES_PER_SECOND = 16_000  # 128 kbit/s: how long an upload is taken to be when no times are given
+
+
+def audio_file(upload: Any, limit: int, field: str = "file") -> UploadFile:
+    """The uploaded audio part of a multipart body: required (`422`), an `audio/*` part (`415`, the vendor's
+    words "only audio file is allowed"), at most `limit` bytes (`413`, the mock's limit; Heidi states none).
+    Connexion does not validate multipart bodies, so this is where they are checked."""
+    if not isinstance(upload, UploadFile):
+        raise validation_failed([Violation(f"body.{field}", "a file part is required")])
+    media_type = (upload.content_type or "").split(";")[0].strip().lower()
+    if not media_type.startswith("audio/"):
+        raise MockError("only audio file is allowed", "unsupported_media_type")
+    too_large(upload, limit)
+    return upload
+
+
+def too_large(upload: UploadFile, limit: int) -> None:
+    if (upload.size or 0) > limit:
+        raise MockError(f"The file is larger than {limit} bytes (a limit of this mock)", "too_large")
+
+
+def audio_seconds(size: int, start_time: Any = None, end_time: Any = None) -> float:
+    """How long an upload is: `end_time - start_time` when both are ISO 8601 times in order, else its size at
+    128 kbit/s (at least one second). The mock decodes no audio (uploadSessionAudio, transcribeSegment)."""
+    try:
+        span = (datetime.fromisoformat(str(end_time)) - datetime.fromisoformat(str(start_time))).total_seconds()
+    except (TypeError, ValueError):
+        span = 0.0
+    return span if span > 0 else max(1.0, size / BYTES_PER_SECOND)
+
+
+def segment_index(value: Any, fallback: int) -> int:
+    """A segment's `index` form field (a string in the vendor example); its arrival order when not a number."""
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else fallback
+
+
+async def close_uploads(parts: dict[str, Any]) -> None:
+    """Close the uploaded files Connexion handed over: it parses the form but leaves its spooled files open."""
+    for value in parts.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, UploadFile):
+                await item.close()

@@ -11,10 +11,11 @@ from mocks.context import MockContext
 from mocks.vendors.heidi import seed as seeding
 from mocks.vendors.heidi.handlers.profiles import ProfileHandlers
 from mocks.vendors.heidi.handlers.sessions import SessionHandlers
+from mocks.vendors.heidi.handlers.transcription import TranscriptionHandlers
 from mocks.vendors.heidi.records import API, Records
 
 
-class Handlers(ProfileHandlers, SessionHandlers):
+class Handlers(ProfileHandlers, SessionHandlers, TranscriptionHandlers):
     """The Heidi API of one mock app."""
 
     def __init__(self, context: MockContext) -> None:
