@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
@@ -45,4 +47,40 @@ def session_page_is_consistent(ctx: CheckContext, response: Response, case: Case
         problems.append(f"has_next is {body.get('has_next')!r} on page {page} of size {size} with {total} in all")
     if problems:
         fail("listLinkedUserSessions page envelope is inconsistent: " + "; ".join(problems))
+    return None
+
+
+def streamed_text(text: str) -> str:
+    """The note a streamed answer carries: each line's `{"data": ...}`, with or without a `data:` prefix."""
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        line = line[len("data:") :].strip() if line.startswith("data:") else line
+        try:
+            piece = json.loads(line) if line else None
+        except ValueError:
+            continue
+        if isinstance(piece, dict) and isinstance(piece.get("data"), str):
+            found.append(piece["data"])
+    return "".join(found)
+
+
+@schemathesis.check
+def streamed_note_is_kept_on_the_session(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """After a 2xx consult-note stream, the session's `consult_note` holds that note as `result`, with a status
+    (vendor consult-notes page: the stream is the generated note; the session then shows it). The result
+    starts with what was read: a client (Schemathesis too) may stop reading a stream early."""
+    if operation_id(case) != "generateConsultNote" or not ok(response):
+        return None
+    note = streamed_text(response.text)
+    if not note:
+        fail('a 2xx consult-note stream carried no {"data": ...} pieces')
+    session_id = (case.path_parameters or {}).get("session_id")
+    got = follow_up(case, response, "getSession", path_parameters={"session_id": session_id})
+    kept = (json_of(got) or {}).get("session", {}).get("consult_note") or {}
+    if not str(kept.get("result") or "").startswith(note) or not kept.get("status"):
+        fail(
+            f"session {session_id}'s consult_note after the stream is status {kept.get('status')!r} with a result "
+            f"of {len(kept.get('result') or '')} characters; the stream sent {len(note)}"
+        )
     return None

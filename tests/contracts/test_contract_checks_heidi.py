@@ -14,6 +14,8 @@ DRIFTS = [
                  "deleted_profiles_are_gone", None, id="undeleted-profiles-are-reported"),
     pytest.param(drift_heidi.session_page_always_has_next, "heidi", ["listLinkedUserSessions"],
                  "session_page_is_consistent", None, id="endless-session-pages-are-reported"),
+    pytest.param(drift_heidi.consult_note_not_kept, "heidi", ["generateConsultNote"],
+                 "streamed_note_is_kept_on_the_session", None, id="forgotten-consult-notes-are-reported"),
 ]  # fmt: skip
 
 

@@ -22,3 +22,20 @@ def batch_delete_keeps_profiles() -> Any:
 def session_page_always_has_next() -> Any:
     """listLinkedUserSessions claims another page even on the last one."""
     return with_result("heidi", "list_linked_user_sessions", lambda body, status: ({**body, "has_next": True}, status))
+
+
+def consult_note_not_kept() -> Any:
+    """generateConsultNote streams a note but the session keeps the one it had."""
+
+    def make(handlers: Any, original: Handler) -> Handler:
+        async def forgetful(*args: Any, **kwargs: Any) -> Any:
+            session_id = kwargs["session_id"]
+            before = handlers.records.sessions.get(session_id)
+            response = await original(*args, **kwargs)
+            if before is not None:
+                handlers.records.sessions.put(session_id, before)
+            return response
+
+        return forgetful
+
+    return with_handler("heidi", "generate_consult_note", make)

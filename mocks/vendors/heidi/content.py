@@ -173,7 +173,7 @@ def consult_note(consult: Consult, heard: list[Turn], voice_style: str | None, a
     p = consult.presentation
     who = " ".join(part for part in (consult.first_name, f"({consult.age})" if consult.age is not None else "") if part)
     subjective = [f"{who + ' presents' if who else 'Presents'} with {p.complaint} for {consult.onset}."]
-    subjective += [f"Reports {p.detail}.", f"Also {p.associated}.", f"Background: {consult.history}."]
+    subjective += [f'Reports "{p.detail}".', f"Also {p.associated}.", f"Background: {consult.history}."]
     sentences = VOICE_SENTENCES.get(voice_style or "GOLDILOCKS", 2) + (1 if consult.history else 0)
     heard_note = "" if heard else "\n\n_No audio received: written from the session context only._"
     extra = f"\n\n## Additional notes\n{addition.strip()}" if addition and addition.strip() else ""
@@ -203,3 +203,46 @@ def chunks(text: str, size: int = 24) -> list[str]:
         pieces.append(text[start:end])
         start = end
     return pieces
+
+
+def as_html(markdown: str) -> str:
+    """The note as simple HTML (`content_type: HTML`): `## ` headings and paragraphs."""
+    parts = []
+    for block in markdown.split("\n\n"):
+        if block.startswith("## "):
+            heading, _, rest = block[3:].partition("\n")
+            parts.append(f"<h2>{heading}</h2>" + (f"<p>{rest}</p>" if rest else ""))
+        else:
+            parts.append(f"<p>{block}</p>")
+    return "".join(parts)
+
+
+FIELD_WORDS = (  # a custom template's key -> which fact of the consultation fills it, first match wins
+    (("complaint", "reason", "subjective", "presenting", "history", "hpi"), "complaint"),
+    (("exam", "objective", "finding", "observation"), "exam"),
+    (("assess", "diagnos", "impression", "problem"), "assessment"),
+    (("plan", "management", "follow", "advice", "recommend"), "plan"),
+    (("medic", "prescri", "drug", "treatment"), "medication"),
+)
+
+
+def _fact(consult: Consult, key: str) -> str:
+    p, lowered = consult.presentation, key.lower()
+    facts = {
+        "complaint": f"Presents with {p.complaint} for {consult.onset}; {p.detail}.",
+        "exam": f"{p.exam}.",
+        "assessment": f"{p.assessment}.",
+        "plan": f"{p.plan}.",
+        "medication": f"{p.medication[0].upper()}{p.medication[1:]}.",
+    }
+    return next((facts[fact] for words, fact in FIELD_WORDS if any(w in lowered for w in words)), facts["assessment"])
+
+
+def fill_template(template: Any, consult: Consult, key: str = "") -> Any:
+    """A custom JSON template with each string (an instruction) replaced by the fact its key asks for;
+    objects and arrays filled item by item, other values kept."""
+    if isinstance(template, dict):
+        return {name: fill_template(value, consult, name) for name, value in template.items()}
+    if isinstance(template, list):
+        return [fill_template(item, consult, key) for item in template]
+    return _fact(consult, key) if isinstance(template, str) else template

@@ -35,6 +35,7 @@ class Records:
         self.profiles = store.collection(API, "profiles", id_kind="hex24")
         self.sessions = store.collection(API, "sessions", id_kind="digits")
         self.recordings = store.collection(API, "recordings", id_kind="digits")
+        self.templates = store.collection(API, "templates", id_kind="hex24")
 
     def profile(self, patient_profile_id: str) -> Record:
         profile = self.profiles.get(patient_profile_id)
@@ -54,6 +55,15 @@ class Records:
         if recording is None or recording["session_id"] != session_id:
             raise not_found("Recording not found", "RecordingNotFoundError")
         return recording
+
+    def template(self, template_id: str) -> Record:
+        template = self.templates.get(template_id)
+        if template is None:
+            raise not_found("Template not found", "TemplateNotFoundError")
+        return template
+
+    def templates_of(self, category: str) -> list[Record]:
+        return self.templates.where(lambda t: t["template_category"] == category)
 
     def recordings_of(self, session_id: str) -> list[Record]:
         """The session's recordings in the order they were started."""
@@ -171,5 +181,22 @@ def new_recording(key: str, session_id: str, source: str, now: str) -> Record:
             "created_at": now}  # fmt: skip
 
 
-def audio_seconds(recordings: list[Record]) -> float:
+def recorded_seconds(recordings: list[Record]) -> float:
     return sum(segment["seconds"] for recording in recordings for segment in recording["segments"])
+
+
+def consult_note_record(body: dict[str, Any], status: str, result: str) -> Record:
+    """A session's `consult_note` as the GET example shows it, from the generation request."""
+    return {
+        "status": status,
+        "result": result,
+        "heading": "Note",
+        "brain": body.get("brain", "LEFT"),
+        "voice_style": body.get("voice_style"),
+        "generation_method": body.get("generation_method"),
+        "template_id": body.get("template_id"),
+        "ai_command_id": None,
+        "ai_command_text": None,
+        "feedback": None,
+        "dictation_cleanup_mode": None,
+    }

@@ -10,7 +10,8 @@ from starlette.datastructures import UploadFile
 
 from mocks.http.errors import MockError, Violation, validation_failed
 from mocks.state.store import Record
-from mocks.vendors.heidi.records import Records
+from mocks.vendors.heidi import content
+from mocks.vendors.heidi.records import Records, recorded_seconds
 
 
 def existing_sessions(records: Records, session_ids: Iterable[str]) -> list[Record]:
@@ -77,3 +78,37 @@ async def close_uploads(parts: dict[str, Any]) -> None:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, UploadFile):
                 await item.close()
+
+
+def heard(records: Records, session: Record, reseed: content.Reseed) -> tuple[content.Consult, list[content.Turn]]:
+    """The session's consultation (voiced for its patient and its profile's recorded history) and the turns
+    the audio received so far holds (getSessionTranscript, generateConsultNote)."""
+    profile_id = session.get("patient_profile_id")
+    profile = records.profiles.get(profile_id) if profile_id else None
+    consult = content.consult_for(session, (profile or {}).get("additional_context"), reseed)
+    seconds = recorded_seconds(records.recordings_of(session["session_id"]))
+    return consult, content.turns(consult, session["session_id"], seconds, reseed)
+
+
+def note_template(records: Records, body: dict[str, Any]) -> Record | None:
+    """The Heidi template a note is generated from: `template_id` is required with `generation_method:
+    TEMPLATE` (`422`, vendor page) and must exist (`404 TemplateNotFoundError`, type inferred); with
+    `THIRD_PARTY_TEMPLATE` none is needed."""
+    template_id = body.get("template_id")
+    if template_id is None:
+        if body.get("generation_method") == "TEMPLATE":
+            raise validation_failed([Violation("body.template_id", "is required when generation_method is TEMPLATE")])
+        return None
+    return records.template(template_id)
+
+
+def generated_note(session: Record) -> Record:
+    """The session's generated consult note, needed before a custom template is filled (vendor page: "you
+    will need to generate a free text note ... before"; `409 ConsultNoteNotGeneratedError`, inferred)."""
+    note = session.get("consult_note") or {}
+    if note.get("status") != "CREATED" or not note.get("result"):
+        raise MockError(
+            "Generate a consult note for the session before a structured note", "conflict",
+            "ConsultNoteNotGeneratedError",
+        )  # fmt: skip
+    return note

@@ -76,6 +76,29 @@ FIXED_PROFILES: tuple[Record, ...] = (
 )
 
 
+def _template(template_id: str, name: str, category: str, sections: tuple[str, ...]) -> Record:
+    structure = "\n".join(f"{section}:\n[{section.lower()} from the consultation]" for section in sections)
+    html = "".join(f"<h2>{section}</h2><p>[{section.lower()} from the consultation]</p>" for section in sections)
+    return {"id": template_id, "name": name, "structure_template": structure, "template_category": category,
+            "template_html": html, "author_name": "Heidi"}  # fmt: skip
+
+
+# Heidi's built-in templates: "H & P" has the consult-notes page's id, the first document template the
+# documents page's; the others are named as Heidi's feature dictionary lists them (ids the mock's).
+TEMPLATES: tuple[Record, ...] = (
+    _template("659b8042fe093d6592b41ef7", "H & P", "CONSULT_NOTE_TEMPLATE",
+              ("History", "Examination", "Impression", "Plan")),
+    _template("659b8042fe093d6592b41ef8", "SOAP", "CONSULT_NOTE_TEMPLATE",
+              ("Subjective", "Objective", "Assessment", "Plan")),
+    _template("659b8042fe093d6592b41ef9", "Issues List", "CONSULT_NOTE_TEMPLATE", ("Issues", "Plan")),
+    _template("66455a5f0b0a1c8d018c6896", "Referral Letter", "DOCUMENT_TEMPLATE",
+              ("Reason for referral", "History", "Current management")),
+    _template("66455a5f0b0a1c8d018c6897", "Patient Handout", "DOCUMENT_TEMPLATE",
+              ("What we found", "What to do", "When to come back")),
+    _template("66455a5f0b0a1c8d018c6898", "Medical Certificate", "DOCUMENT_TEMPLATE", ("Certificate",)),
+)  # fmt: skip
+
+
 def _fixed_session(session_id: str, name: str, created: str, updated: str) -> Record:
     return {
         "session_id": session_id,
@@ -156,7 +179,7 @@ def _consult_note(fake: Faker) -> dict[str, Any]:
         "result": fake.paragraph(nb_sentences=3),
         "heading": "Note",
         "brain": fake.random_element(["LEFT", "RIGHT"]),
-        "voice_style": fake.random_element(["GOLDILOCKS", "DETAILED", "BRIEF", "SUPER_DETAILED"]),
+        "voice_style": fake.random_element(["GOLDILOCKS", "DETAILED", "BRIEF", "SUPER_DETAILED", "MY_VOICE"]),
         "generation_method": "TEMPLATE",
         "template_id": None,
         "ai_command_id": None,
@@ -207,6 +230,8 @@ def generated_session(context: MockContext, index: int, profile: Record | None, 
 def seed(context: MockContext, records: Records) -> None:
     """Fill empty collections: fixed vendor-page records first, then the generated ones."""
     profiles, sessions = records.profiles, records.sessions
+    for record in TEMPLATES:
+        records.templates.put(record["id"], copy.deepcopy(record))
     for record in FIXED_PROFILES:
         profiles.put(record["id"], copy.deepcopy(record))
     for record in FIXED_SESSIONS:

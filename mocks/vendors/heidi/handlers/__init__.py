@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from mocks.context import MockContext
 from mocks.vendors.heidi import seed as seeding
+from mocks.vendors.heidi.handlers.notes import NoteHandlers
 from mocks.vendors.heidi.handlers.profiles import ProfileHandlers
 from mocks.vendors.heidi.handlers.sessions import SessionHandlers
 from mocks.vendors.heidi.handlers.transcription import TranscriptionHandlers
 from mocks.vendors.heidi.records import API, Records
 
 
-class Handlers(ProfileHandlers, SessionHandlers, TranscriptionHandlers):
+class Handlers(ProfileHandlers, SessionHandlers, TranscriptionHandlers, NoteHandlers):
     """The Heidi API of one mock app."""
 
     def __init__(self, context: MockContext) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.state.store import Record
 from mocks.vendors.heidi import content, rules
-from mocks.vendors.heidi.records import API, Records, audio_seconds, new_recording, now_naive
+from mocks.vendors.heidi.records import API, Records, new_recording, now_naive
 
 Body = dict[str, Any]
 Reply = tuple[Body, int]
@@ -19,13 +18,6 @@ class TranscriptionHandlers:
 
     def _limit(self) -> int:
         return int(self.context.config.credentials_for(API)["max_upload_bytes"])
-
-    def _heard(self, session: Record, recordings: list[Record]) -> tuple[content.Consult, list[content.Turn]]:
-        """The session's consultation and the turns its audio so far holds."""
-        profile = self.records.profiles.get(session["patient_profile_id"]) if session["patient_profile_id"] else None
-        consult = content.consult_for(session, (profile or {}).get("additional_context"), self.context.faker.reseed)
-        seconds = audio_seconds(recordings)
-        return consult, content.turns(consult, session["session_id"], seconds, self.context.faker.reseed)
 
     async def upload_session_audio(self, session_id: str, body: Body | None = None, **kwargs: Any) -> Reply:
         try:
@@ -85,7 +77,7 @@ class TranscriptionHandlers:
     async def get_session_transcript(self, session_id: str, **_: Any) -> Reply:
         with self.records.lock:
             session = self.records.session(session_id)
-            heard = self._heard(session, self.records.recordings_of(session_id))[1]
+            heard = rules.heard(self.records, session, self.context.faker.reseed)[1]
         return {"transcript": content.transcript(heard)}, 200
 
     async def get_live_session_transcript(
@@ -96,7 +88,7 @@ class TranscriptionHandlers:
         with self.records.lock:
             session = self.records.session(session_id)
             recordings = self.records.recordings_of(session_id)
-            heard = self._heard(session, recordings)[1]
+            heard = rules.heard(self.records, session, self.context.faker.reseed)[1]
         chunks, start = [], 0.0
         for recording in recordings:
             for segment in sorted(recording["segments"], key=lambda s: s["index"]):
