@@ -84,3 +84,35 @@ def streamed_note_is_kept_on_the_session(ctx: CheckContext, response: Response, 
             f"of {len(kept.get('result') or '')} characters; the stream sent {len(note)}"
         )
     return None
+
+
+@schemathesis.check
+def linking_twice_is_refused(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """After a 2xx account link, the same link again answers Heidi's `OpenAPIHeidiAccountAlreadyLinkedError`
+    (vendor authentication page)."""
+    if operation_id(case) != "linkHeidiAccount" or not ok(response) or not isinstance(case.body, dict):
+        return None
+    again = follow_up(case, response, "linkHeidiAccount", body=case.body)
+    error = (json_of(again) or {}).get("detail") if again.status_code < 500 else None
+    if ok(again) or not isinstance(error, dict) or error.get("type") != "OpenAPIHeidiAccountAlreadyLinkedError":
+        fail(
+            f"linking the same Heidi account twice answered {again.status_code}, "
+            "not OpenAPIHeidiAccountAlreadyLinkedError"
+        )
+    return None
+
+
+@schemathesis.check
+def deleted_context_documents_are_gone(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """After a 2xx delete of context attachments, none of the listed ids is in the session's list."""
+    if operation_id(case) != "deleteContextDocuments" or not ok(response):
+        return None
+    ids = (case.query or {}).get("ids")
+    wanted = set(ids if isinstance(ids, list) else [ids])
+    listed = follow_up(case, response, "listContextDocuments", path_parameters=dict(case.path_parameters or {}))
+    left = [
+        d.get("id") for d in (json_of(listed) or {}).get("data", []) if isinstance(d, dict) and d.get("id") in wanted
+    ]
+    if left:
+        fail(f"context documents deleted by a 2xx DELETE are still listed: {', '.join(map(str, left))}")
+    return None

@@ -39,3 +39,29 @@ def consult_note_not_kept() -> Any:
         return forgetful
 
     return with_handler("heidi", "generate_consult_note", make)
+
+
+def linking_twice_allowed() -> Any:
+    """linkHeidiAccount links again whatever is linked already."""
+
+    def make(handlers: Any, original: Handler) -> Handler:
+        async def relinking(*args: Any, **kwargs: Any) -> Reply:
+            with handlers.records.lock:
+                handlers.records.accounts.clear()
+            return tuple(await original(*args, **kwargs))
+
+        return relinking
+
+    return with_handler("heidi", "link_heidi_account", make)
+
+
+def context_documents_kept() -> Any:
+    """deleteContextDocuments answers 204 and removes nothing."""
+
+    def make(handlers: Any, original: Handler) -> Handler:
+        async def keeping(*args: Any, **kwargs: Any) -> Reply:
+            return None, 204
+
+        return keeping
+
+    return with_handler("heidi", "delete_context_documents", make)

@@ -36,6 +36,9 @@ class Records:
         self.sessions = store.collection(API, "sessions", id_kind="digits")
         self.recordings = store.collection(API, "recordings", id_kind="digits")
         self.templates = store.collection(API, "templates", id_kind="hex24")
+        self.documents = store.collection(API, "documents", id_kind="hex24")
+        self.context_documents = store.collection(API, "context_documents", id_kind="hex24")
+        self.accounts = store.collection(API, "accounts", id_kind="hex24")
 
     def profile(self, patient_profile_id: str) -> Record:
         profile = self.profiles.get(patient_profile_id)
@@ -200,3 +203,14 @@ def consult_note_record(body: dict[str, Any], status: str, result: str) -> Recor
         "feedback": None,
         "dictation_cleanup_mode": None,
     }
+
+
+def document_view(document: Record) -> dict[str, Any]:
+    """A document as the create and list answers show it (the list adds `index` and `generation_type`)."""
+    return dict(document)
+
+
+def linked_account(key: str, kinde_user_id: str, claims: dict[str, Any], now: str) -> Record:
+    """The link of one API user (the JWT's `sub` and `email`) to a Heidi account, as Heidi shows it."""
+    return {"_id": key, "user_id": kinde_user_id, "ehr_provider": MOCK_EHR_PROVIDER, "ehr_email": claims.get("email"),
+            "ehr_user_id": claims.get("sub"), "deleted_at": None, "created_at": now, "updated_at": now}  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -112,3 +113,52 @@ def generated_note(session: Record) -> Record:
             "ConsultNoteNotGeneratedError",
         )  # fmt: skip
     return note
+
+
+CONTEXT_TYPES = {  # the attachments Heidi's context page allows, by media type and by file name ending
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/msword": ".doc",
+}
+CONTEXT_ENDINGS = (*CONTEXT_TYPES.values(), ".jpeg")
+
+
+def context_files(uploads: Any, limit: int) -> list[UploadFile]:
+    """The attachments of a context upload: at least one file (`422`), each a .pdf, .jpg, .png, .docx or
+    .doc by media type or file name (`415`; uploadContextDocuments), each within the mock's size limit."""
+    files = [u for u in (uploads if isinstance(uploads, list) else [uploads]) if isinstance(u, UploadFile)]
+    if not files:
+        raise validation_failed([Violation("body.context_documents", "a file part is required")])
+    for upload in files:
+        media_type = (upload.content_type or "").split(";")[0].strip().lower()
+        name = (upload.filename or "").lower()
+        if media_type not in CONTEXT_TYPES and not name.endswith(CONTEXT_ENDINGS):
+            raise MockError(
+                f"Attachments can be .pdf, .jpg, .png, .docx or .doc files; got {upload.filename} ({media_type})",
+                "unsupported_media_type",
+            )
+        too_large(upload, limit)
+    return files
+
+
+def meta_data(value: Any) -> Any:
+    """The `meta_data` form field, a JSON string (vendor context page), parsed; text that is not JSON is kept as
+    it came (Heidi does not say it refuses it; the mock is not stricter), an empty one is none."""
+    if value is None or value == "":
+        return None
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def link_account(records: Records, kinde_user_id: str, user_id: Any) -> None:
+    """An API user links to one Heidi account, and a Heidi account to one API user: else
+    `409 OpenAPIHeidiAccountAlreadyLinkedError` (vendor authentication page; status inferred)."""
+    if records.accounts.where(lambda a: a["user_id"] == kinde_user_id or a["ehr_user_id"] == user_id):
+        raise MockError(
+            f"Heidi account with user_id {kinde_user_id} already linked to an OpenAPI User", "conflict",
+            "OpenAPIHeidiAccountAlreadyLinkedError",
+        )  # fmt: skip

@@ -17,7 +17,15 @@ from faker import Faker
 from mocks.context import MockContext
 from mocks.state.fakedata import EARLIEST, LATEST, fictional_phone, synthetic_email
 from mocks.state.store import Key, Record
-from mocks.vendors.heidi.records import MOCK_ACCOUNT_ID, MOCK_EHR_PROVIDER, Records, naive
+from mocks.vendors.heidi import content, rules
+from mocks.vendors.heidi.records import (
+    MOCK_ACCOUNT_ID,
+    MOCK_EHR_PROVIDER,
+    Records,
+    consult_note_record,
+    naive,
+    new_recording,
+)
 
 PROFILE_COUNT = 20
 SESSION_COUNT = 20
@@ -227,6 +235,51 @@ def generated_session(context: MockContext, index: int, profile: Record | None, 
     }
 
 
+# A context attachment of session 1234567890 (the id is the deleteContextDocuments example's).
+FIXED_ATTACHMENT: Record = {
+    "id": "6750a1b2c3d4e5f601234568", "session_id": "1234567890", "filename": "referral.pdf",
+    "content_type": "application/pdf", "size": 48213, "meta_data": {"source": "EHR"}, "status": "READY",
+    "uploaded_at": "2024-12-11T04:00:00.000000",
+}  # fmt: skip
+
+# What a generated session has got to, in turn: nothing yet, audio (so a transcript), a generated consult
+# note, a document as well.
+STAGES = ("new", "transcribed", "noted", "documented")
+REFERRAL_TEMPLATE = "66455a5f0b0a1c8d018c6896"
+
+
+def staged(context: MockContext, records: Records, session: Record, index: int) -> None:
+    """Bring a generated session to its stage (`STAGES`, by index): its audio as a finished upload of 2 to 15
+    minutes, its note and document written from that audio as the API would write them."""
+    stage, session_id = STAGES[index % len(STAGES)], session["session_id"]
+    if stage == "new":
+        records.sessions.put(session_id, {**session, "audio": [], "consult_note": None})
+        return
+    fake = context.faker.reseed(f"heidi.session.{index}.stage")
+    seconds, voice = float(fake.random_int(120, 900)), fake.random_element(sorted(content.VOICE_SENTENCES))
+    at = session["created_at"]
+    recording = records.recordings.add(lambda key: new_recording(str(key), session_id, "USER_UPLOADED", at))
+    recording["segments"] = [{"index": 0, "seconds": seconds, "received_at": at}]
+    records.recordings.put(recording["recording_id"], recording)
+    audio = {"id": f"{int(recording['recording_id']):024x}", "index": 0, "status": "INITIALIZED", "created_at": at,
+             "access_url": None, "expiry": 0}  # fmt: skip
+    session = {**session, "audio": [audio], "consult_note": None}
+    if stage in ("noted", "documented"):
+        consult, heard = rules.heard(records, session, context.faker.reseed)
+        asked = {"generation_method": "TEMPLATE", "template_id": TEMPLATES[0]["id"], "voice_style": voice,
+                 "brain": "LEFT"}  # fmt: skip
+        session["consult_note"] = consult_note_record(
+            asked, "CREATED", content.consult_note(consult, heard, voice, None)
+        )
+        if stage == "documented":
+            letter = content.document(consult, "Referral Letter")
+            fields = {"session_id": session_id, "index": 0, "name": "Referral Letter", "template_id": REFERRAL_TEMPLATE,
+                      "brain": "LEFT", "voice_style": voice, "content_type": "MARKDOWN", "content": letter,
+                      "generation_type": "TEMPLATE"}  # fmt: skip
+            records.documents.add(lambda key: {"id": str(key), **fields})
+    records.sessions.put(session_id, session)
+
+
 def seed(context: MockContext, records: Records) -> None:
     """Fill empty collections: fixed vendor-page records first, then the generated ones."""
     profiles, sessions = records.profiles, records.sessions
@@ -243,4 +296,5 @@ def seed(context: MockContext, records: Records) -> None:
         for _ in range(SESSION_COUNT - JOHN_SESSIONS)
     ]
     for i, owner in enumerate(owners):
-        sessions.add(partial(generated_session, context, i, owner))
+        staged(context, records, sessions.add(partial(generated_session, context, i, owner)), i)
+    records.context_documents.put(FIXED_ATTACHMENT["id"], copy.deepcopy(FIXED_ATTACHMENT))

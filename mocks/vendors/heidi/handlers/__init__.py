@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from mocks.context import MockContext
 from mocks.vendors.heidi import seed as seeding
+from mocks.vendors.heidi.handlers.accounts import AccountHandlers
+from mocks.vendors.heidi.handlers.documents import DocumentHandlers
 from mocks.vendors.heidi.handlers.notes import NoteHandlers
 from mocks.vendors.heidi.handlers.profiles import ProfileHandlers
 from mocks.vendors.heidi.handlers.sessions import SessionHandlers
@@ -16,7 +18,9 @@ from mocks.vendors.heidi.handlers.transcription import TranscriptionHandlers
 from mocks.vendors.heidi.records import API, Records
 
 
-class Handlers(ProfileHandlers, SessionHandlers, TranscriptionHandlers, NoteHandlers):
+class Handlers(
+    ProfileHandlers, SessionHandlers, TranscriptionHandlers, NoteHandlers, DocumentHandlers, AccountHandlers
+):
     """The Heidi API of one mock app."""
 
     def __init__(self, context: MockContext) -> None:
