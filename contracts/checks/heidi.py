@@ -17,7 +17,8 @@ def deleted_profiles_are_gone(ctx: CheckContext, response: Response, case: Case)
         return None
     ids = case.body.get("patient_profile_ids")
     still_there = []
-    for profile_id in list(dict.fromkeys(ids if isinstance(ids, list) else []))[:MAX_IDS_FOLLOWED]:
+    named = [i for i in (ids if isinstance(ids, list) else []) if isinstance(i, str) and i]  # "" has no path
+    for profile_id in list(dict.fromkeys(named))[:MAX_IDS_FOLLOWED]:
         got = follow_up(case, response, "getPatientProfile", path_parameters={"patient_profile_id": profile_id})
         if got.status_code != 404:
             still_there.append(f"{profile_id}: {got.status_code}")

@@ -176,3 +176,17 @@ def test_consult_note_arrives_in_chunks_over_real_http() -> None:
     assert upload.status_code == 200
     assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
     assert session["consult_note"]["result"] == "".join(sent) and len(sent) > 3
+
+
+def test_ask_heidi_streams_a_summary_of_the_session_with_its_context_notes(quick: TestClient) -> None:
+    auth = heidi_token(quick)
+    quick.patch(f"{SESSIONS}/0987654321", json={"clinician_notes": ["Allergies: penicillin"]}, headers=auth)
+    before = state(quick, "heidi")
+    ask = {"ai_command_text": "Summarise and note allergies.", "content": "", "content_type": "MARKDOWN"}
+
+    with quick.stream("POST", f"{SESSIONS}/0987654321/ask-ai", json=ask, headers=auth) as response:
+        answer = "".join(pieces(response.iter_lines()))
+
+    assert response.status_code == 200
+    assert answer.startswith("**Summarise and note allergies.**") and "- Noted: Allergies: penicillin" in answer
+    assert state(quick, "heidi") == before

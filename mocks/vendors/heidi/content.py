@@ -246,3 +246,14 @@ def fill_template(template: Any, consult: Consult, key: str = "") -> Any:
     if isinstance(template, list):
         return [fill_template(item, consult, key) for item in template]
     return _fact(consult, key) if isinstance(template, str) else template
+
+
+def ask_answer(consult: Consult, command: str, notes: list[str]) -> str:
+    """What "Ask Heidi" answers: the consultation summed up, with the clinician's context notes."""
+    p = consult.presentation
+    lines = [f"**{command.strip() or 'Summary'}**", "", f"- Presenting: {p.complaint} for {consult.onset}.",
+             f"- Assessment: {p.assessment}.", f"- Plan: {p.plan}.", f"- Medications: {p.medication}."]  # fmt: skip
+    if consult.history:
+        lines.append(f"- Comorbidities: {consult.history.rstrip('.')}.")
+    lines += [f"- Noted: {note}" for note in notes]
+    return "\n".join(lines)

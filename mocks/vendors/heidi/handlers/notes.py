@@ -51,6 +51,17 @@ class NoteHandlers:
                 await asyncio.sleep(pause)
             yield event(piece)
 
+    async def ask_heidi(self, session_id: str, body: Body, **_: Any) -> StreamingResponse:
+        """Answers an instruction about the session as a stream, like the consult note; stores nothing."""
+        with self.records.lock:
+            session = self.records.session(session_id)
+            consult = rules.heard(self.records, session, self.context.faker.reseed)[0]
+        answer = content.ask_answer(consult, body["ai_command_text"], list(session.get("clinician_notes") or []))
+        if body.get("content_type") == "HTML":
+            answer = content.as_html(answer)
+        pause = self.context.config.credentials_for(API)["stream_chunk_ms"] / 1000
+        return StreamingResponse(self._stream(answer, pause), media_type="text/event-stream", headers=STREAM_HEADERS)
+
     async def generate_custom_template_response(self, session_id: str, body: Body, **_: Any) -> Reply:
         with self.records.lock:
             session = self.records.session(session_id)
