@@ -190,3 +190,15 @@ def test_ask_heidi_streams_a_summary_of_the_session_with_its_context_notes(quick
     assert response.status_code == 200
     assert answer.startswith("**Summarise and note allergies.**") and "- Noted: Allergies: penicillin" in answer
     assert state(quick, "heidi") == before
+
+
+def test_custom_template_nested_beyond_the_mocks_limit_answers_422(quick: TestClient) -> None:
+    auth = heidi_token(quick)
+    deep: dict[str, Any] = {"plan": "Next steps"}
+    for _ in range(40):
+        deep = {"section": deep}
+
+    response = quick.post(f"{SESSIONS}/1234567890/client-customised-template/response", json=deep, headers=auth)
+
+    assert response.status_code == 422
+    assert "deeper than 32 levels" in response.json()["detail"]["msg"]

@@ -238,6 +238,17 @@ def _fact(consult: Consult, key: str) -> str:
     return next((facts[fact] for words, fact in FIELD_WORDS if any(w in lowered for w in words)), facts["assessment"])
 
 
+def depth_of(value: Any) -> int:
+    """How deep arrays and objects nest in `value` (a scalar: 0), without recursing."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level + 1)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def fill_template(template: Any, consult: Consult, key: str = "") -> Any:
     """A custom JSON template with each string (an instruction) replaced by the fact its key asks for;
     objects and arrays filled item by item, other values kept."""

@@ -162,3 +162,15 @@ def link_account(records: Records, kinde_user_id: str, user_id: Any) -> None:
             f"Heidi account with user_id {kinde_user_id} already linked to an OpenAPI User", "conflict",
             "OpenAPIHeidiAccountAlreadyLinkedError",
         )  # fmt: skip
+
+
+TEMPLATE_DEPTH = 32  # a limit of this mock: a custom template is filled recursively, and none needs more
+
+
+def custom_template(template: Any) -> Any:
+    """A custom JSON template the mock can fill: `422` when it nests deeper than `TEMPLATE_DEPTH` levels (a limit
+    of this mock, far beyond any real template; generateCustomTemplateResponse)."""
+    if content.depth_of(template) > TEMPLATE_DEPTH:
+        reason = f"the template nests deeper than {TEMPLATE_DEPTH} levels (a limit of this mock)"
+        raise validation_failed([Violation("body", reason)])
+    return template

@@ -65,6 +65,7 @@ class NoteHandlers:
     async def generate_custom_template_response(self, session_id: str, body: Body, **_: Any) -> Reply:
         with self.records.lock:
             session = self.records.session(session_id)
+            rules.custom_template(body)
             rules.generated_note(session)
             consult, _heard = rules.heard(self.records, session, self.context.faker.reseed)
         return content.fill_template(body, consult), 200
