@@ -165,6 +165,9 @@ def compile_plan(operation: OpenAPIOperation, api: str, checks: dict[str, Check]
                 defaults[param.argument] = _get_val_from_param(default, definition)
         else:
             raise Decline("no-plan", f"{where} parameters are not compiled")
+    for status, response in operation.responses.items():
+        if str(status).startswith("2") and "application/json" not in response.get("content", {"application/json": 0}):
+            raise Decline("no-plan", "only JSON answers are compiled (a streamed or binary answer is Connexion's)")
     body = None
     if operation.is_request_body_defined:
         if "application/json" not in operation.consumes:

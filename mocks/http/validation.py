@@ -55,6 +55,15 @@ class ExplodedArrayURIParser(OpenAPIURIParser):
     def _split(value, param_defn, _in):  # type: ignore[no-untyped-def]
         return value if isinstance(value, list) else OpenAPIURIParser._split(value, param_defn, _in)
 
+    def resolve_form(self, form_data):  # type: ignore[no-untyped-def]
+        """Form fields: kept whole as above, but a field that is not an array takes its last value (else a
+        multipart `start_time` reached the handler as the text "['2024-...']")."""
+        resolved = super().resolve_form(form_data)
+        for name, value in resolved.items():
+            if isinstance(value, list) and value and self.form_defns.get(name, {}).get("type") != "array":
+                resolved[name] = value[-1]
+        return resolved
+
 
 class _IntegerConverter(IntegerConverter):
     """Connexion's converter of integer path segments, except that a number Python will not convert (more

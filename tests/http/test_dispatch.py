@@ -362,7 +362,10 @@ def test_an_operation_without_a_plan_is_logged_at_start_up_and_served_by_connexi
         caplog.at_level(logging.WARNING, logger=fast_path.__name__),
         TestClient(app, base_url="http://localhost") as client,
     ):
-        warnings = [r.getMessage() for r in caplog.records if r.name == fast_path.__name__]
+        # Impilo's only: other APIs have operations left to Connexion by design (multipart, streamed answers).
+        warnings = [
+            r.getMessage() for r in caplog.records if r.name == fast_path.__name__ and "(impilo " in r.getMessage()
+        ]
         answer = client.get(f"{base('impilo')}/patient/1234", headers=IMPILO_KEY)
 
     assert len(warnings) == 1 and warnings[0].startswith(

@@ -8,6 +8,7 @@ both apps start from the same seed and receive the same sequence, their states s
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import re
@@ -58,16 +59,20 @@ class Answer:
 async def _answer(app: ASGIApp, scope: Scope, body: bytes) -> tuple[Answer, list[Message]]:
     sent: list[Message] = []
     delivered = False
+    answered = asyncio.Event()
 
     async def receive() -> Message:
         nonlocal delivered
-        if delivered:
+        if delivered:  # the client stays until the answer is complete, as a real one does: a streamed
+            await answered.wait()  # answer (which listens for a disconnect meanwhile) is not cut short
             return {"type": "http.disconnect"}
         delivered = True
         return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: Message) -> None:
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered.set()
 
     await app(copy.deepcopy(scope), receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")

@@ -143,10 +143,11 @@ def test_default_credentials_are_the_specs_when_the_spec_names_the_variable(vend
 
 def test_from_env_reads_each_vendors_credentials_when_their_variables_are_set() -> None:
     environ = {"IMPILO_API_KEY": "k1", "HEIDI_API_KEY": "k2", "HEIDI_JWT_SECRET": "s" * 32, "HEIDI_JWT_TTL": "60",
-               "LEGIT_HEALTH_TOKEN": "t1"}  # fmt: skip
+               "HEIDI_STREAM_CHUNK_MS": "0", "HEIDI_MAX_UPLOAD_BYTES": "1024", "LEGIT_HEALTH_TOKEN": "t1"}  # fmt: skip
     config = from_env(environ=environ, vendors=VENDORS)
     assert config.credentials_for("impilo") == {"api_key": "k1"}
-    assert config.credentials_for("heidi") == {"api_key": "k2", "jwt_secret": "s" * 32, "jwt_ttl_seconds": 60}
+    assert config.credentials_for("heidi") == {"api_key": "k2", "jwt_secret": "s" * 32, "jwt_ttl_seconds": 60,
+                                               "stream_chunk_ms": 0, "max_upload_bytes": 1024}  # fmt: skip
     assert config.credentials_for("legit_health") == {"token": "t1"}
 
 

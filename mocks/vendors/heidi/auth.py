@@ -17,6 +17,10 @@ SETTINGS = (
     Setting("HEIDI_API_KEY", "api_key"),
     Setting("HEIDI_JWT_SECRET", "jwt_secret", "mock-heidi-jwt-signing-secret-not-for-production"),
     Setting("HEIDI_JWT_TTL", "jwt_ttl_seconds", 3600, kind=int, minimum=1, secret=False),
+    # Heidi states no upload limit; the mock's (413 beyond it), for audio and context documents alike.
+    # The pause between the pieces of a streamed consult note, so a frontend sees it arrive.
+    Setting("HEIDI_STREAM_CHUNK_MS", "stream_chunk_ms", 20, kind=int, minimum=0, secret=False),
+    Setting("HEIDI_MAX_UPLOAD_BYTES", "max_upload_bytes", 50 * 1024 * 1024, kind=int, minimum=1, secret=False),
 )
 
 

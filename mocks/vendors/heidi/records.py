@@ -34,6 +34,11 @@ class Records:
         self.lock = store.lock
         self.profiles = store.collection(API, "profiles", id_kind="hex24")
         self.sessions = store.collection(API, "sessions", id_kind="digits")
+        self.recordings = store.collection(API, "recordings", id_kind="digits")
+        self.templates = store.collection(API, "templates", id_kind="hex24")
+        self.documents = store.collection(API, "documents", id_kind="hex24")
+        self.context_documents = store.collection(API, "context_documents", id_kind="hex24")
+        self.accounts = store.collection(API, "accounts", id_kind="hex24")
 
     def profile(self, patient_profile_id: str) -> Record:
         profile = self.profiles.get(patient_profile_id)
@@ -46,6 +51,26 @@ class Records:
         if session is None:
             raise missing_session()
         return session
+
+    def recording(self, session_id: str, recording_id: str) -> Record:
+        """One recording of one session; another session's is as unknown as a missing one."""
+        recording = self.recordings.get(recording_id)
+        if recording is None or recording["session_id"] != session_id:
+            raise not_found("Recording not found", "RecordingNotFoundError")
+        return recording
+
+    def template(self, template_id: str) -> Record:
+        template = self.templates.get(template_id)
+        if template is None:
+            raise not_found("Template not found", "TemplateNotFoundError")
+        return template
+
+    def templates_of(self, category: str) -> list[Record]:
+        return self.templates.where(lambda t: t["template_category"] == category)
+
+    def recordings_of(self, session_id: str) -> list[Record]:
+        """The session's recordings in the order they were started."""
+        return self.recordings.where(lambda r: r["session_id"] == session_id)
 
     def session_counts(self) -> Counter[str]:
         """How many sessions each profile has (the list view's `session_count`)."""
@@ -136,3 +161,56 @@ def session_view(session: Record) -> dict[str, Any]:
 
 def linked_view(session: Record) -> dict[str, Any]:
     return {name: session[name] for name in ("session_id", "session_name", "created_at", "updated_at")}
+
+
+def session_page(sessions: list[Record], page: int, page_size: int) -> dict[str, Any]:
+    """Heidi's paging envelope (seen in third-party clients): `count` on this page, `total_count` in all,
+    `has_next` / `has_previous`, and the sessions as GET shows them in `data`."""
+    start = (page - 1) * page_size
+    data = [session_view(s) for s in sessions[start : start + page_size]]
+    return {
+        "count": len(data),
+        "total_count": len(sessions),
+        "has_next": start + page_size < len(sessions),
+        "has_previous": page > 1,
+        "data": data,
+    }
+
+
+def new_recording(key: str, session_id: str, source: str, now: str) -> Record:
+    """A recording: `USER_UPLOADED` (one whole file, finished at once) or `LIVE` (segments until `:finish`)."""
+    status = "finished" if source == "USER_UPLOADED" else "in_progress"
+    return {"recording_id": key, "session_id": session_id, "source": source, "status": status, "segments": [],
+            "created_at": now}  # fmt: skip
+
+
+def recorded_seconds(recordings: list[Record]) -> float:
+    return sum(segment["seconds"] for recording in recordings for segment in recording["segments"])
+
+
+def consult_note_record(body: dict[str, Any], status: str, result: str) -> Record:
+    """A session's `consult_note` as the GET example shows it, from the generation request."""
+    return {
+        "status": status,
+        "result": result,
+        "heading": "Note",
+        "brain": body.get("brain", "LEFT"),
+        "voice_style": body.get("voice_style"),
+        "generation_method": body.get("generation_method"),
+        "template_id": body.get("template_id"),
+        "ai_command_id": None,
+        "ai_command_text": None,
+        "feedback": None,
+        "dictation_cleanup_mode": None,
+    }
+
+
+def document_view(document: Record) -> dict[str, Any]:
+    """A document as the create and list answers show it (the list adds `index` and `generation_type`)."""
+    return dict(document)
+
+
+def linked_account(key: str, kinde_user_id: str, claims: dict[str, Any], now: str) -> Record:
+    """The link of one API user (the JWT's `sub` and `email`) to a Heidi account, as Heidi shows it."""
+    return {"_id": key, "user_id": kinde_user_id, "ehr_provider": MOCK_EHR_PROVIDER, "ehr_email": claims.get("email"),
+            "ehr_user_id": claims.get("sub"), "deleted_at": None, "created_at": now, "updated_at": now}  # fmt: skip

@@ -17,7 +17,15 @@ from faker import Faker
 from mocks.context import MockContext
 from mocks.state.fakedata import EARLIEST, LATEST, fictional_phone, synthetic_email
 from mocks.state.store import Key, Record
-from mocks.vendors.heidi.records import MOCK_ACCOUNT_ID, MOCK_EHR_PROVIDER, Records, naive
+from mocks.vendors.heidi import content, rules
+from mocks.vendors.heidi.records import (
+    MOCK_ACCOUNT_ID,
+    MOCK_EHR_PROVIDER,
+    Records,
+    consult_note_record,
+    naive,
+    new_recording,
+)
 
 PROFILE_COUNT = 20
 SESSION_COUNT = 20
@@ -74,6 +82,29 @@ FIXED_PROFILES: tuple[Record, ...] = (
         "updated_at": "2024-12-10T09:30:00.000000",
     },
 )
+
+
+def _template(template_id: str, name: str, category: str, sections: tuple[str, ...]) -> Record:
+    structure = "\n".join(f"{section}:\n[{section.lower()} from the consultation]" for section in sections)
+    html = "".join(f"<h2>{section}</h2><p>[{section.lower()} from the consultation]</p>" for section in sections)
+    return {"id": template_id, "name": name, "structure_template": structure, "template_category": category,
+            "template_html": html, "author_name": "Heidi"}  # fmt: skip
+
+
+# Heidi's built-in templates: "H & P" has the consult-notes page's id, the first document template the
+# documents page's; the others are named as Heidi's feature dictionary lists them (ids the mock's).
+TEMPLATES: tuple[Record, ...] = (
+    _template("659b8042fe093d6592b41ef7", "H & P", "CONSULT_NOTE_TEMPLATE",
+              ("History", "Examination", "Impression", "Plan")),
+    _template("659b8042fe093d6592b41ef8", "SOAP", "CONSULT_NOTE_TEMPLATE",
+              ("Subjective", "Objective", "Assessment", "Plan")),
+    _template("659b8042fe093d6592b41ef9", "Issues List", "CONSULT_NOTE_TEMPLATE", ("Issues", "Plan")),
+    _template("66455a5f0b0a1c8d018c6896", "Referral Letter", "DOCUMENT_TEMPLATE",
+              ("Reason for referral", "History", "Current management")),
+    _template("66455a5f0b0a1c8d018c6897", "Patient Handout", "DOCUMENT_TEMPLATE",
+              ("What we found", "What to do", "When to come back")),
+    _template("66455a5f0b0a1c8d018c6898", "Medical Certificate", "DOCUMENT_TEMPLATE", ("Certificate",)),
+)  # fmt: skip
 
 
 def _fixed_session(session_id: str, name: str, created: str, updated: str) -> Record:
@@ -156,7 +187,7 @@ def _consult_note(fake: Faker) -> dict[str, Any]:
         "result": fake.paragraph(nb_sentences=3),
         "heading": "Note",
         "brain": fake.random_element(["LEFT", "RIGHT"]),
-        "voice_style": fake.random_element(["GOLDILOCKS", "DETAILED", "BRIEF", "SUPER_DETAILED"]),
+        "voice_style": fake.random_element(["GOLDILOCKS", "DETAILED", "BRIEF", "SUPER_DETAILED", "MY_VOICE"]),
         "generation_method": "TEMPLATE",
         "template_id": None,
         "ai_command_id": None,
@@ -204,9 +235,56 @@ def generated_session(context: MockContext, index: int, profile: Record | None, 
     }
 
 
+# A context attachment of session 1234567890 (the id is the deleteContextDocuments example's).
+FIXED_ATTACHMENT: Record = {
+    "id": "6750a1b2c3d4e5f601234568", "session_id": "1234567890", "filename": "referral.pdf",
+    "content_type": "application/pdf", "size": 48213, "meta_data": {"source": "EHR"}, "status": "READY",
+    "uploaded_at": "2024-12-11T04:00:00.000000",
+}  # fmt: skip
+
+# What a generated session has got to, in turn: nothing yet, audio (so a transcript), a generated consult
+# note, a document as well.
+STAGES = ("new", "transcribed", "noted", "documented")
+REFERRAL_TEMPLATE = "66455a5f0b0a1c8d018c6896"
+
+
+def staged(context: MockContext, records: Records, session: Record, index: int) -> None:
+    """Bring a generated session to its stage (`STAGES`, by index): its audio as a finished upload of 2 to 15
+    minutes, its note and document written from that audio as the API would write them."""
+    stage, session_id = STAGES[index % len(STAGES)], session["session_id"]
+    if stage == "new":
+        records.sessions.put(session_id, {**session, "audio": [], "consult_note": None})
+        return
+    fake = context.faker.reseed(f"heidi.session.{index}.stage")
+    seconds, voice = float(fake.random_int(120, 900)), fake.random_element(sorted(content.VOICE_SENTENCES))
+    at = session["created_at"]
+    recording = records.recordings.add(lambda key: new_recording(str(key), session_id, "USER_UPLOADED", at))
+    recording["segments"] = [{"index": 0, "seconds": seconds, "received_at": at}]
+    records.recordings.put(recording["recording_id"], recording)
+    audio = {"id": f"{int(recording['recording_id']):024x}", "index": 0, "status": "INITIALIZED", "created_at": at,
+             "access_url": None, "expiry": 0}  # fmt: skip
+    session = {**session, "audio": [audio], "consult_note": None}
+    if stage in ("noted", "documented"):
+        consult, heard = rules.heard(records, session, context.faker.reseed)
+        asked = {"generation_method": "TEMPLATE", "template_id": TEMPLATES[0]["id"], "voice_style": voice,
+                 "brain": "LEFT"}  # fmt: skip
+        session["consult_note"] = consult_note_record(
+            asked, "CREATED", content.consult_note(consult, heard, voice, None)
+        )
+        if stage == "documented":
+            letter = content.document(consult, "Referral Letter")
+            fields = {"session_id": session_id, "index": 0, "name": "Referral Letter", "template_id": REFERRAL_TEMPLATE,
+                      "brain": "LEFT", "voice_style": voice, "content_type": "MARKDOWN", "content": letter,
+                      "generation_type": "TEMPLATE"}  # fmt: skip
+            records.documents.add(lambda key: {"id": str(key), **fields})
+    records.sessions.put(session_id, session)
+
+
 def seed(context: MockContext, records: Records) -> None:
     """Fill empty collections: fixed vendor-page records first, then the generated ones."""
     profiles, sessions = records.profiles, records.sessions
+    for record in TEMPLATES:
+        records.templates.put(record["id"], copy.deepcopy(record))
     for record in FIXED_PROFILES:
         profiles.put(record["id"], copy.deepcopy(record))
     for record in FIXED_SESSIONS:
@@ -218,4 +296,5 @@ def seed(context: MockContext, records: Records) -> None:
         for _ in range(SESSION_COUNT - JOHN_SESSIONS)
     ]
     for i, owner in enumerate(owners):
-        sessions.add(partial(generated_session, context, i, owner))
+        staged(context, records, sessions.add(partial(generated_session, context, i, owner)), i)
+    records.context_documents.put(FIXED_ATTACHMENT["id"], copy.deepcopy(FIXED_ATTACHMENT))

@@ -1,65 +1,38 @@
-"""Heidi Health handlers: one method per operationId of specs/heidi.yaml.
-
-Requests arrive validated and authenticated; each handler takes the request's values, asks `rules` and
-`records`, and returns (body, status). Every profile and session lives in the app's store.
-"""
+"""Heidi's JWT exchange and patient profiles."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.dx.fixtures import Kind
-from mocks.vendors.heidi import fixtures, rules
-from mocks.vendors.heidi import seed as seeding
+from mocks.vendors.heidi import rules
 from mocks.vendors.heidi.auth import issue_jwt
 from mocks.vendors.heidi.records import (
     API,
     Records,
     linked_view,
     new_profile,
-    new_session,
     now_naive,
     pick,
     profile_list_item,
     profile_view,
-    session_changes,
-    session_view,
 )
 
 Body = dict[str, Any]
 Reply = tuple[Body, int]
 
 
-class Handlers:
-    """The Heidi API of one mock app."""
-
-    def __init__(self, context: MockContext) -> None:
-        self.context = context
-        self.records = Records(context.store)
-        self.profile_fields = self._fields("PatientProfile")
-        self.create_fields = self._fields("PatientProfileCreate")
-        self.update_fields = self._fields("PatientProfileUpdate")
-        self.session_update_fields = self._fields("SessionUpdate")
-
-    def _fields(self, schema_name: str) -> list[str]:
-        return list(self.context.schema(API, schema_name)["properties"])
-
-    def seed(self) -> None:
-        seeding.seed(self.context, self.records)
-
-    def fixtures(self) -> list[Kind]:
-        """The collections state fixtures load and export, and how (mocks/dx/fixtures.py)."""
-        return fixtures.kinds(self.context, self.records)
-
-    # Authentication
+class ProfileHandlers:
+    context: MockContext
+    records: Records
+    profile_fields: list[str]
+    create_fields: list[str]
+    update_fields: list[str]
 
     async def get_jwt(self, email: str, third_party_internal_id: str, **_: Any) -> Reply:
         token, expires = issue_jwt(self.context.config.credentials_for(API), email, third_party_internal_id)
         expiration = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return {"token": token, "expiration_time": expiration}, 200
-
-    # Patient profiles
 
     async def create_patient_profile(self, body: Body, **_: Any) -> Reply:
         fields, now = pick(body, self.create_fields), now_naive()
@@ -106,25 +79,3 @@ class Handlers:
                 for s in found
             ]
         return {"data": [linked_view(s) for s in linked]}, 200
-
-    # Sessions
-
-    async def create_session(self, body: Body | None = None, **_: Any) -> Reply:
-        body = body or {}
-        with self.records.lock:
-            profile = rules.profile_to_link(self.records, body.get("patient_profile_id"))
-            appointment, now = body.get("ehr_appointment_id"), now_naive()
-            session = self.records.sessions.add(lambda key: new_session(str(key), profile, appointment, now))
-        return {"session_id": session["session_id"]}, 200
-
-    async def get_session(self, session_id: str, **_: Any) -> Reply:
-        return {"session": session_view(self.records.session(session_id))}, 200
-
-    async def update_session(self, session_id: str, body: Body, **_: Any) -> Reply:
-        with self.records.lock:
-            session = self.records.session(session_id)
-            rules.existing_sessions(self.records, body.get("linked_sessions_for_context") or [])
-            changes = session_changes(session, body, self.session_update_fields)
-            if changes:
-                session = self.records.sessions.put(session_id, {**session, **changes, "updated_at": now_naive()})
-        return {"session": session_view(session)}, 200
