@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mocks.http.errors import bad_request, conflict
+from mocks.http.errors import bad_request, conflict, not_found
 from mocks.state.store import Record
 from mocks.vendors.impilo.records import Records
 
@@ -78,3 +78,66 @@ def check_no_secret(records: Records) -> None:
     """409 if a webhook secret already exists (spec: createWebhookSecret)."""
     if records.webhook_secret.get(1) is not None:
         raise conflict("A webhook secret already exists")
+
+
+# --- devices (spec: associateDevice, disassociateDevice, disableDeviceReadings; vendor preconditions) ---
+
+
+def device_named(records: Records, body: dict[str, Any]) -> Record:
+    """The device a body names by `deviceId` or `deviceIdentifier`: 400 when it names none, 404 when it
+    is unknown (spec: `DeviceReferenceRequest`, `AssociateDeviceRequest`)."""
+    if body.get("deviceId") is not None:
+        device = records.device(body["deviceId"])
+        if (
+            body.get("deviceIdentifier") is not None
+            and records.device_by_identifier(body["deviceIdentifier"]) != device
+        ):
+            raise bad_request(
+                f"deviceIdentifier {body['deviceIdentifier']!r} is not an identifier of device {device['id']}"
+            )
+        return device
+    if body.get("deviceIdentifier") is not None:
+        found = records.device_by_identifier(body["deviceIdentifier"])
+        if found is None:
+            raise not_found(f"No device with identifier {body['deviceIdentifier']!r}")
+        return found
+    raise bad_request("Either deviceId or deviceIdentifier is required to identify the device")
+
+
+def patient_named(records: Records, body: dict[str, Any], id_field: str, external_field: str) -> Record | None:
+    """The patient a body names by id or external identifier (404 when unknown); None when it names none."""
+    if body.get(id_field) is not None:
+        return records.patient(body[id_field])
+    if body.get(external_field) is not None:
+        return records.patient_by_external_identifier(body[external_field])
+    return None
+
+
+def check_can_associate(device: Record) -> None:
+    """The device must be `availableAtSite` at a customer (non-Impilo) site: 409 otherwise (spec:
+    associateDevice, the vendor's preconditions; the status is this spec's choice)."""
+    if device["currentStatus"] != "availableAtSite" or device.get("siteId") is None:
+        raise conflict(
+            f"Device {device['id']} has currentStatus {device['currentStatus']}"
+            + ("" if device.get("siteId") is not None else " and no customer site")
+            + "; associating needs availableAtSite at a customer site"
+        )
+
+
+def check_can_disassociate(device: Record, patient: Record) -> None:
+    """The device must be `withPatient`, with this patient, at a customer site: 409 otherwise (spec:
+    disassociateDevice)."""
+    if device["currentStatus"] != "withPatient" or device.get("patientId") != patient["id"]:
+        raise conflict(
+            f"Device {device['id']} is not with patient {patient['id']} "
+            f"(currentStatus {device['currentStatus']}); disassociating needs withPatient with that patient"
+        )
+    if device.get("siteId") is None:
+        raise conflict(f"Device {device['id']} is not associated with a customer site")
+
+
+def check_readings_toggle(device: Record, disable: bool) -> None:
+    """Disabling needs `disabledReadings` false (vendor precondition), enabling needs it true: 409."""
+    if bool(device.get("disabledReadings")) == disable:
+        state = "disabled" if disable else "enabled"
+        raise conflict(f"Readings of device {device['id']} are already {state}")

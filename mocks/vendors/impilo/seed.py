@@ -35,6 +35,19 @@ KITS = (  # id, name, [(item id, count)]
     (1003, "Diabetes Kit", [(1004, 1), (1001, 1), (1003, 1)]),
     (1004, "Sleep Study Kit", [(1007, 1), (1003, 1)]),
 )
+# Fixed devices in every seed, one or more per status (id, item, status, patient, site, readings disabled):
+# the walkthrough associates 101 with patient 1234, whose devices 102-104 already send readings.
+SHOWCASE_DEVICES = (
+    (101, 1000, "availableAtSite", None, FIXED_SITE, False),
+    (102, 1000, "withPatient", 1234, FIXED_SITE, False),
+    (103, 1001, "withPatient", 1234, FIXED_SITE, False),
+    (104, 1002, "withPatient", 1234, FIXED_SITE, False),
+    (105, 1004, "withPatient", 0, FIXED_SITE, False),
+    (106, 1005, "withPatient", 0, FIXED_SITE, True),
+    (107, 1001, "availableAtSite", None, FIXED_SITE, False),
+    (108, 1000, "available", None, None, False),
+    (109, 1002, "decommissioned", None, None, False),
+)
 DEVICE_STATUSES = ("availableAtSite", "withPatient", "available", "decommissioned")
 ORDER_FLOW = ("pending", "processing", "packed", "shipped", "delivered")
 EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -104,7 +117,11 @@ def seed(context: MockContext, records: Records) -> None:
             },
         )
     for device_id in range(1, DEVICES + 1):
-        records.devices.put(device_id, _device(context, device_id))
+        records.devices.put(device_id, _device(context, device_id, records))
+    for device_id, item_id, status, patient_id, site_id, disabled in SHOWCASE_DEVICES:
+        records.devices.put(
+            device_id, _showcase_device(context, device_id, item_id, status, patient_id, site_id, disabled)
+        )
     for order_id in range(1, ORDERS + 1):
         records.orders.put(order_id, _order(context, order_id, site_ids))
 
@@ -143,11 +160,14 @@ def _patient(context: MockContext, patient_id: int, site_ids: list[int]) -> dict
     return record
 
 
-def _device(context: MockContext, device_id: int) -> dict[str, Any]:
+def _device(context: MockContext, device_id: int, records: Records) -> dict[str, Any]:
     fake = context.faker.reseed(f"impilo.device.{device_id}")
     item_id = fake.random_element([row[0] for row in CATALOGUE])
     status = fake.random_element(DEVICE_STATUSES)
     patient_id = fake.random_int(1, PATIENTS) if status == "withPatient" else None
+    site_id = fake.random_int(1, SITES) if status == "availableAtSite" else None
+    if patient_id is not None:  # a device with a patient came from a customer site: the patient's, or one
+        site_id = (records.patients.get(patient_id) or {}).get("siteId") or 1 + device_id % SITES
     identifier_type = next(row[3] for row in CATALOGUE if row[0] == item_id)
     value = (
         fake.mac_address()
@@ -162,7 +182,7 @@ def _device(context: MockContext, device_id: int) -> dict[str, Any]:
         "currentStatus": status,
         "used": status != "available",
         "patientId": patient_id,
-        "siteId": fake.random_int(1, SITES) if status == "availableAtSite" else None,
+        "siteId": site_id,
         "lastHealthCheck": stamp(EPOCH - timedelta(hours=fake.random_int(1, 500))),
         "deviceIdentifiers": [{"type": identifier_type, "value": value}],
         "deviceEvents": [{"type": "associationCreated", "eventTimestamp": stamp(EPOCH - timedelta(days=30))}]
@@ -170,6 +190,34 @@ def _device(context: MockContext, device_id: int) -> dict[str, Any]:
         else [],
         "externalIdentifier": fake.bothify("dev-####"),
         "disabledReadings": False,
+    }
+
+
+def _showcase_device(
+    context: MockContext,
+    device_id: int,
+    item_id: int,
+    status: str,
+    patient_id: int | None,
+    site_id: int | None,
+    disabled: bool,
+) -> dict[str, Any]:
+    """One of the fixed devices the README's walkthrough uses: a known identifier `SN-<id>`, a known state."""
+    identifier_type = next(row[3] for row in CATALOGUE if row[0] == item_id)
+    value = f"SN-{device_id:04d}" if identifier_type == "serial" else f"00:1b:44:11:3a:{device_id:02x}"
+    associated = [{"type": "associationCreated", "eventTimestamp": stamp(EPOCH - timedelta(days=30))}]
+    return {
+        "id": device_id,
+        "itemId": item_id,
+        "currentStatus": status,
+        "used": status != "available",
+        "patientId": patient_id,
+        "siteId": site_id,
+        "lastHealthCheck": stamp(EPOCH - timedelta(hours=device_id % 7 + 1)),
+        "deviceIdentifiers": [{"type": identifier_type, "value": value}],
+        "deviceEvents": associated if patient_id is not None else [],
+        "externalIdentifier": f"dev-{device_id:04d}",
+        "disabledReadings": disabled,
     }
 
 

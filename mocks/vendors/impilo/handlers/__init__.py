@@ -14,6 +14,7 @@ from starlette.requests import Request
 from mocks.context import MockContext
 from mocks.vendors.impilo import seed as seeding
 from mocks.vendors.impilo.handlers.catalogue import CatalogueHandlers
+from mocks.vendors.impilo.handlers.devices import DeviceHandlers
 from mocks.vendors.impilo.handlers.orders import OrderHandlers
 from mocks.vendors.impilo.handlers.patients import PatientHandlers
 from mocks.vendors.impilo.handlers.webhooks import WebhookHandlers
@@ -21,7 +22,7 @@ from mocks.vendors.impilo.records import Records
 from mocks.webhooks.emit import WebhookEmitter
 
 
-class Handlers(PatientHandlers, CatalogueHandlers, OrderHandlers, WebhookHandlers):
+class Handlers(PatientHandlers, CatalogueHandlers, DeviceHandlers, OrderHandlers, WebhookHandlers):
     """The Impilo API of one mock app."""
 
     def __init__(self, context: MockContext) -> None:
