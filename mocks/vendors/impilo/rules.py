@@ -141,3 +141,28 @@ def check_readings_toggle(device: Record, disable: bool) -> None:
     if bool(device.get("disabledReadings")) == disable:
         state = "disabled" if disable else "enabled"
         raise conflict(f"Readings of device {device['id']} are already {state}")
+
+
+# --- readings (spec: record<Type>Reading; vendor: "Either a device ID, device identifier, or patient ID is
+# required"; readings of a device with disabled readings "will not be processed or saved") ---
+
+
+def reading_source(records: Records, body: dict[str, Any]) -> tuple[Record | None, Record]:
+    """The device (or None) and the patient a reading belongs to. 400 when the body names neither a device
+    nor a patient; 404 for an unknown one; 409 when the device's readings are disabled, when it has no
+    patient, or another patient than `patientId` (the statuses are this spec's choices)."""
+    named_device = body.get("deviceId") is not None or body.get("deviceIdentifier") is not None
+    if not named_device and body.get("patientId") is None:
+        raise bad_request("Either a device ID, device identifier, or patient ID is required")
+    device = device_named(records, body) if named_device else None
+    patient = records.patient(body["patientId"]) if body.get("patientId") is not None else None
+    if device is None:
+        assert patient is not None
+        return None, patient
+    if device.get("disabledReadings"):
+        raise conflict(f"Readings of device {device['id']} are disabled; the reading was not saved")
+    if device.get("patientId") is None:
+        raise conflict(f"Device {device['id']} is not associated with a patient")
+    if patient is not None and patient["id"] != device["patientId"]:
+        raise conflict(f"Device {device['id']} is not with patient {patient['id']}")
+    return device, patient or records.patient(device["patientId"])

@@ -14,8 +14,10 @@ from mocks.context import MockContext
 from mocks.state.fakedata import fictional_phone
 from mocks.vendors.impilo.records import Records
 from mocks.vendors.impilo.rules import external_identifier
+from mocks.vendors.impilo.vitals import KIND_OF_ITEM_CLASS, UNITS, baseline, source, values
 
 PATIENTS, SITES, DEVICES, ORDERS = 60, 12, 30, 25
+READING_DAYS = 30
 FIXED_PATIENTS = (0, 1234)
 FIXED_SITE = 1234
 CATALOGUE = (  # id, name, model, identifier type, class
@@ -47,6 +49,7 @@ SHOWCASE_DEVICES = (
     (107, 1001, "availableAtSite", None, FIXED_SITE, False),
     (108, 1000, "available", None, None, False),
     (109, 1002, "decommissioned", None, None, False),
+    (110, 1006, "withPatient", 0, FIXED_SITE, False),
 )
 DEVICE_STATUSES = ("availableAtSite", "withPatient", "available", "decommissioned")
 ORDER_FLOW = ("pending", "processing", "packed", "shipped", "delivered")
@@ -124,6 +127,31 @@ def seed(context: MockContext, records: Records) -> None:
         )
     for order_id in range(1, ORDERS + 1):
         records.orders.put(order_id, _order(context, order_id, site_ids))
+    for device in records.devices.values():
+        _readings(context, records, device)
+
+
+def _readings(context: MockContext, records: Records, device: dict[str, Any]) -> None:
+    """A device with a patient has sent its reading type for the last READING_DAYS days: blood pressure and
+    glucose twice a day (morning and evening, glucose before and after a meal), the others every morning,
+    at the patient's local time. Values are around the patient's own baseline (vitals.py)."""
+    kind = KIND_OF_ITEM_CLASS.get(next(row[4] for row in CATALOGUE if row[0] == device["itemId"]))
+    if kind is None or device["patientId"] is None:
+        return
+    person = baseline(source(context.faker.seed, f"impilo.vitals.{device['patientId']}"))
+    rng = source(context.faker.seed, f"impilo.readings.{device['id']}")
+    twice, readings = kind in ("bloodPressure", "bloodGlucose"), records.readings[kind]
+    for day in range(READING_DAYS):
+        for morning in (True, False) if twice else (True,):
+            local = EPOCH - timedelta(days=READING_DAYS - day) + timedelta(hours=-1 if morning else 11)
+            taken = local - timedelta(seconds=person.time_zone) + timedelta(minutes=rng.randint(0, 40))
+            measured = values(kind, person, rng, day, morning)
+            key = readings.new_id()
+            readings.put(key, {
+                "id": key, "readingTimestamp": stamp(taken), **measured, **UNITS.get(kind, {}),
+                "manual": False, "deviceTimeZoneOffset": person.time_zone, "patientTimeZoneOffset": person.time_zone,
+                "patientId": device["patientId"], "deviceId": device["id"], "itemId": device["itemId"],
+            })  # fmt: skip
 
 
 def _patient(context: MockContext, patient_id: int, site_ids: list[int]) -> dict[str, Any]:

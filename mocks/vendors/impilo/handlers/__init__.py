@@ -17,12 +17,13 @@ from mocks.vendors.impilo.handlers.catalogue import CatalogueHandlers
 from mocks.vendors.impilo.handlers.devices import DeviceHandlers
 from mocks.vendors.impilo.handlers.orders import OrderHandlers
 from mocks.vendors.impilo.handlers.patients import PatientHandlers
+from mocks.vendors.impilo.handlers.readings import ReadingHandlers
 from mocks.vendors.impilo.handlers.webhooks import WebhookHandlers
 from mocks.vendors.impilo.records import Records
 from mocks.webhooks.emit import WebhookEmitter
 
 
-class Handlers(PatientHandlers, CatalogueHandlers, DeviceHandlers, OrderHandlers, WebhookHandlers):
+class Handlers(PatientHandlers, CatalogueHandlers, DeviceHandlers, ReadingHandlers, OrderHandlers, WebhookHandlers):
     """The Impilo API of one mock app."""
 
     def __init__(self, context: MockContext) -> None:
