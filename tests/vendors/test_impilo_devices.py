@@ -107,6 +107,7 @@ def test_impilo_disable_then_enable_readings_flips_the_device_flag(client: TestC
     assert enabled.status_code == 200 and enabled.json()["disabledReadings"] is False
 
 
-def test_impilo_device_named_by_id_and_a_foreign_identifier_is_400(client: TestClient) -> None:
+def test_impilo_device_named_by_id_and_identifier_is_the_one_with_the_id(client: TestClient) -> None:
     response = patch(client, "disable-readings", {"deviceId": 102, "deviceIdentifier": "SN-0103"})
-    assert response.status_code == 400 and "SN-0103" in response.json()["message"]
+    assert response.status_code == 200 and response.json()["id"] == 102
+    assert client.get(f"{B}/device/103", headers=IMPILO_KEY).json()["disabledReadings"] is False

@@ -84,18 +84,11 @@ def check_no_secret(records: Records) -> None:
 
 
 def device_named(records: Records, body: dict[str, Any]) -> Record:
-    """The device a body names by `deviceId` or `deviceIdentifier`: 400 when it names none, 404 when it
-    is unknown (spec: `DeviceReferenceRequest`, `AssociateDeviceRequest`)."""
+    """The device a body names by `deviceId` or `deviceIdentifier` (the id wins when both are given: the
+    guide's own body sends both): 400 when it names none, 404 when it is unknown (spec:
+    `DeviceReferenceRequest`, `AssociateDeviceRequest`)."""
     if body.get("deviceId") is not None:
-        device = records.device(body["deviceId"])
-        if (
-            body.get("deviceIdentifier") is not None
-            and records.device_by_identifier(body["deviceIdentifier"]) != device
-        ):
-            raise bad_request(
-                f"deviceIdentifier {body['deviceIdentifier']!r} is not an identifier of device {device['id']}"
-            )
-        return device
+        return records.device(body["deviceId"])
     if body.get("deviceIdentifier") is not None:
         found = records.device_by_identifier(body["deviceIdentifier"])
         if found is None:
