@@ -48,6 +48,8 @@ class Records:
         self.webhook_attempts = store.collection(API, "webhook_attempts")
         self.webhook_secret = store.collection(API, "webhook_secret")
         self.webhook_events = store.collection(API, "webhook_events")
+        self.packed_kits = store.collection(API, "packed_kits")
+        self.alert_configurations = store.collection(API, "alert_configurations")
         # One collection per reading type (READING_TYPES), each with its own ids, as the vendor's paths are.
         self.readings = {kind: store.collection(API, f"readings_{kind}") for kind in READING_TYPES}
 
@@ -73,6 +75,9 @@ class Records:
 
     def webhook(self, webhook_id: int) -> Record:
         return _existing(self.webhooks, webhook_id, "Webhook")
+
+    def packed_kit(self, packed_kit_id: int) -> Record:
+        return _existing(self.packed_kits, packed_kit_id, "Packed kit")
 
     def device_by_identifier(self, identifier: str) -> Record | None:
         """The device one of whose `deviceIdentifiers` has this value (the vendor's serial, IMEI, ...)."""

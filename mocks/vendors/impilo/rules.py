@@ -159,3 +159,31 @@ def reading_source(records: Records, body: dict[str, Any]) -> tuple[Record | Non
     if patient is not None and patient["id"] != device["patientId"]:
         raise conflict(f"Device {device['id']} is not with patient {patient['id']}")
     return device, patient or records.patient(device["patientId"])
+
+
+# --- packed kits (spec: linkKitToPatient, unlinkKitFromPatient; vendor preconditions) ---
+
+
+def patient_required(records: Records, body: dict[str, Any]) -> Record:
+    """The patient a body names by `patientId` or `patientExternalIdentifier`: 400 when it names none."""
+    patient = patient_named(records, body, "patientId", "patientExternalIdentifier")
+    if patient is None:
+        raise bad_request("Either patientId or patientExternalIdentifier is required to identify the patient")
+    return patient
+
+
+def check_can_link_kit(kit: Record) -> None:
+    """A packed kit is linked only when `PACKED_AT_SITE` at a customer site: 409 otherwise."""
+    if kit["status"] != "PACKED_AT_SITE" or kit.get("siteId") is None:
+        raise conflict(
+            f"Packed kit {kit['id']} has status {kit['status']}; linking needs PACKED_AT_SITE at a customer site"
+        )
+
+
+def check_can_unlink_kit(kit: Record, patient: Record) -> None:
+    """A packed kit is unlinked only when `WITH_PATIENT`, with this patient: 409 otherwise."""
+    if kit["status"] != "WITH_PATIENT" or kit.get("patientId") != patient["id"]:
+        raise conflict(
+            f"Packed kit {kit['id']} is not with patient {patient['id']} (status {kit['status']}); "
+            "unlinking needs WITH_PATIENT with that patient"
+        )

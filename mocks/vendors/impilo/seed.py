@@ -51,6 +51,13 @@ SHOWCASE_DEVICES = (
     (109, 1002, "decommissioned", None, None, False),
     (110, 1006, "withPatient", 0, FIXED_SITE, False),
 )
+# Packed kits at site 1234 (id, kit, status, patient, devices): 1 ready to link; 2 with patient 1234,
+# holding its blood pressure monitor and hub-less scale; 3 at Impilo's warehouse (no customer site).
+PACKED_KITS = (
+    (1, 1000, "PACKED_AT_SITE", None, (101,)),
+    (2, 1001, "WITH_PATIENT", 1234, (102, 103)),
+    (3, 1002, "PACKED_AT_SITE", None, (107,)),
+)
 DEVICE_STATUSES = ("availableAtSite", "withPatient", "available", "decommissioned")
 ORDER_FLOW = ("pending", "processing", "packed", "shipped", "delivered")
 EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -129,6 +136,11 @@ def seed(context: MockContext, records: Records) -> None:
         records.orders.put(order_id, _order(context, order_id, site_ids))
     for device in records.devices.values():
         _readings(context, records, device)
+    for packed_kit_id, kit_id, status, patient_id, device_ids in PACKED_KITS:
+        records.packed_kits.put(packed_kit_id, {
+            "id": packed_kit_id, "kitId": kit_id, "status": status, "siteId": FIXED_SITE, "patientId": patient_id,
+            "deviceIds": list(device_ids), "statusTimestamp": stamp(EPOCH - timedelta(days=packed_kit_id)),
+        })  # fmt: skip
 
 
 def _readings(context: MockContext, records: Records, device: dict[str, Any]) -> None:

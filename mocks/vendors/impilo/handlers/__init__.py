@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from mocks.context import MockContext
 from mocks.vendors.impilo import seed as seeding
+from mocks.vendors.impilo.handlers.care import CareHandlers
 from mocks.vendors.impilo.handlers.catalogue import CatalogueHandlers
 from mocks.vendors.impilo.handlers.devices import DeviceHandlers
 from mocks.vendors.impilo.handlers.orders import OrderHandlers
@@ -23,7 +24,9 @@ from mocks.vendors.impilo.records import Records
 from mocks.webhooks.emit import WebhookEmitter
 
 
-class Handlers(PatientHandlers, CatalogueHandlers, DeviceHandlers, ReadingHandlers, OrderHandlers, WebhookHandlers):
+class Handlers(
+    PatientHandlers, CareHandlers, CatalogueHandlers, DeviceHandlers, ReadingHandlers, OrderHandlers, WebhookHandlers
+):
     """The Impilo API of one mock app."""
 
     def __init__(self, context: MockContext) -> None:
