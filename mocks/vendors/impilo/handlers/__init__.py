@@ -19,19 +19,28 @@ from mocks.vendors.impilo.handlers.devices import DeviceHandlers
 from mocks.vendors.impilo.handlers.orders import OrderHandlers
 from mocks.vendors.impilo.handlers.patients import PatientHandlers
 from mocks.vendors.impilo.handlers.readings import ReadingHandlers
+from mocks.vendors.impilo.handlers.simulation import SimulationHandlers
 from mocks.vendors.impilo.handlers.webhooks import WebhookHandlers
 from mocks.vendors.impilo.records import Records
 from mocks.webhooks.emit import WebhookEmitter
 
 
 class Handlers(
-    PatientHandlers, CareHandlers, CatalogueHandlers, DeviceHandlers, ReadingHandlers, OrderHandlers, WebhookHandlers
+    PatientHandlers,
+    CareHandlers,
+    CatalogueHandlers,
+    DeviceHandlers,
+    ReadingHandlers,
+    SimulationHandlers,
+    OrderHandlers,
+    WebhookHandlers,
 ):
     """The Impilo API of one mock app."""
 
     def __init__(self, context: MockContext) -> None:
         self.context = context
         self.records = records = Records(context.store)
+        self._trickles = {}
         config = context.config
         self.webhooks = WebhookEmitter(
             records.webhooks, records.webhook_logs, records.webhook_attempts, secret=records.webhook_secret_value,
@@ -47,4 +56,6 @@ class Handlers(
         return [
             ("/__mock/impilo/orders/{order_id:int}/status", ["POST"], self._advance_order),
             ("/__mock/webhooks/attempts", ["GET"], self._webhook_attempts),
+            ("/__mock/impilo/devices/{device_id:int}/readings", ["POST", "DELETE"], self._device_readings),
+            ("/__mock/impilo/devices/{device_id:int}/events", ["POST"], self._device_event),
         ]
