@@ -122,3 +122,25 @@ class impilo_reading_from_a_device_with_disabled_readings_is_refused:  # noqa: N
                 f"a reading from device {device_id} with disabled readings answered {again.status_code}; expected a 4xx"
             )
         return None
+
+
+@schemathesis.check
+class impilo_packed_kit_is_linked_only_when_packed_at_a_site:  # noqa: N801  (see above)
+    """linkKitToPatient needs a packed kit `PACKED_AT_SITE` (vendor precondition): a kit it has just linked is
+    `WITH_PATIENT`, so linking it again must get a 4xx. Probed once per run, on the first accepted link; the
+    kit is then unlinked again."""
+
+    def __init__(self) -> None:
+        self.probed = False
+
+    def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        if self.probed or operation_id(case) != "linkKitToPatient" or not ok(response):
+            return None
+        if not isinstance(case.body, dict):
+            return None
+        self.probed = True
+        again = follow_up(case, response, "linkKitToPatient", body=case.body)
+        follow_up(case, response, "unlinkKitFromPatient", body=case.body)
+        if not 400 <= again.status_code < 500:
+            fail(f"linking a packed kit already with a patient answered {again.status_code}; expected a 4xx")
+        return None

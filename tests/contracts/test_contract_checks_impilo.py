@@ -19,6 +19,9 @@ DRIFTS = [
     pytest.param(drift_impilo.disabled_readings_recorded, "impilo", ["recordBloodPressureReading"],
                  "impilo_reading_from_a_device_with_disabled_readings_is_refused", None,
                  id="reading-from-a-disabled-device-is-reported"),
+    pytest.param(drift_impilo.kit_link_precondition_not_enforced, "impilo", ["linkKitToPatient"],
+                 "impilo_packed_kit_is_linked_only_when_packed_at_a_site", None,
+                 id="link-of-a-kit-with-a-patient-is-reported"),
 ]  # fmt: skip
 
 

@@ -85,3 +85,18 @@ def disabled_readings_recorded() -> ASGIApp:
         return lenient
 
     return drift.with_handler("impilo", "record_blood_pressure_reading", make)
+
+
+def kit_link_precondition_not_enforced() -> ASGIApp:
+    """linkKitToPatient links a packed kit whatever its status (here: one already with a patient)."""
+
+    def make(handlers: Any, original: Any) -> Any:
+        async def lenient(*args: Any, body: dict[str, Any], **kwargs: Any) -> Any:
+            kit = handlers.records.packed_kits.get(body.get("packedKitId"))
+            if kit is not None and kit["status"] == "WITH_PATIENT":
+                handlers.records.packed_kits.put(kit["id"], {**kit, "status": "PACKED_AT_SITE"})
+            return await original(*args, body=body, **kwargs)
+
+        return lenient
+
+    return drift.with_handler("impilo", "link_kit_to_patient", make)
