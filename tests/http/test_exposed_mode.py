@@ -3,6 +3,7 @@ admin token on `/__mock/*`, what stays public, and what never shows the token or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -128,7 +129,7 @@ def test_every_admin_route_answers_401_without_the_token_when_admin_token_is_set
     admin = [r for r in listed if r["path"].startswith("/__mock") and not r["path"].startswith("/__mock/static")]
     assert len(admin) >= 8
     for route in admin:
-        path = route["path"].replace("{order_id:int}", "1")
+        path = re.sub(r"\{\w+:int\}", "1", route["path"])  # e.g. {order_id:int}, {device_id:int}
         for method in route["methods"]:
             response = shared.request(method, path)
             assert response.status_code == 401, (method, path)

@@ -26,6 +26,11 @@ REQUIRED_OPERATIONS = {
         "getPatientByExternalIdentifier", "createSite", "listSites", "getSite", "updateSite", "listItems",
         "getItem", "listKits", "getKit", "getDevice", "createOrder", "listOrders", "getOrder", "createWebhook",
         "listWebhooks", "updateWebhook", "deleteWebhook", "listWebhookLogs", "createWebhookSecret",
+        "validateDevice", "associateDevice", "disassociateDevice", "disableDeviceReadings", "enableDeviceReadings",
+        "recordBloodPressureReading", "listBloodPressureReadings", "getBloodPressureReading",
+        "recordBloodGlucoseReading", "listWeightReadings", "getBloodOxygenReading", "recordTemperatureReading",
+        "recordPeakFlowReading", "listSleepMatDurationReadings", "linkKitToPatient", "unlinkKitFromPatient",
+        "fetchPatientByEmail", "setPatientAlertConfiguration", "testBloodPressureWebhook",
     },
     "heidi": {
         "getJwt", "createPatientProfile", "listPatientProfiles", "getPatientProfile", "updatePatientProfile",

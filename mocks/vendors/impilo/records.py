@@ -19,6 +19,13 @@ PATIENT_FIELDS = ("externalIdentifier", "firstName", "lastName", "dateOfBirth", 
                   "archived", "address", "enrolled", "sex")  # fmt: skip
 PATIENT_FILTERS = ("siteId", "archived", "enrolled")  # list filters on a stored field's value as it is
 SITE_FIELDS = ("name", "active", "phoneNumber", "address")
+# Reading types: the name in webhook types (`reading.<kind>`) -> the vendor's path stem (`/<stem>-reading`).
+READING_TYPES = {
+    "bloodPressure": "blood-pressure", "bloodGlucose": "blood-glucose", "weight": "weight",
+    "bloodOxygen": "blood-oxygen", "temperature": "temperature", "heartRate": "heart-rate",
+    "heartRateVariability": "heart-rate-variability", "peakFlow": "peak-flow",
+    "sleepMatActivity": "sleep-mat-activity", "sleepMatDuration": "sleep-mat-duration",
+}  # fmt: skip
 LOG_FIELDS = ("id", "webhookId", "webhookType", "webhookUrl", "payload", "createTimestamp", "lastResponseStatus",
               "retryAttempts", "lastRetryTimestamp")  # fmt: skip
 
@@ -42,6 +49,10 @@ class Records:
         self.webhook_attempts = store.collection(API, "webhook_attempts")
         self.webhook_secret = store.collection(API, "webhook_secret")
         self.webhook_events = store.collection(API, "webhook_events")
+        self.packed_kits = store.collection(API, "packed_kits")
+        self.alert_configurations = store.collection(API, "alert_configurations")
+        # One collection per reading type (READING_TYPES), each with its own ids, as the vendor's paths are.
+        self.readings = {kind: store.collection(API, f"readings_{kind}") for kind in READING_TYPES}
 
     # --- lookups (404 when missing) ---
 
@@ -65,6 +76,17 @@ class Records:
 
     def webhook(self, webhook_id: int) -> Record:
         return _existing(self.webhooks, webhook_id, "Webhook")
+
+    def packed_kit(self, packed_kit_id: int) -> Record:
+        return _existing(self.packed_kits, packed_kit_id, "Packed kit")
+
+    def device_by_identifier(self, identifier: str) -> Record | None:
+        """The device one of whose `deviceIdentifiers` has this value (the vendor's serial, IMEI, ...)."""
+        found = self.devices.where(lambda d: any(i.get("value") == identifier for i in d["deviceIdentifiers"]))
+        return found[0] if found else None
+
+    def reading(self, kind: str, reading_id: int) -> Record:
+        return _existing(self.readings[kind], reading_id, "Reading")
 
     def patient_by_external_identifier(self, identifier: str) -> Record:
         record = self.patients.find_unique("externalIdentifier", identifier)
@@ -110,6 +132,19 @@ class Records:
         site = self.site_view(record.get("siteId"))
         if site is not None:
             view["site"] = site
+        return view
+
+    def reading_view(self, record: Record) -> Record:
+        """A stored reading as the vendor answers it: patient, device and its item expanded."""
+        view = {k: v for k, v in record.items() if k not in ("patientId", "deviceId", "itemId", "kind")}
+        patient = self.patients.get(record["patientId"]) if record.get("patientId") is not None else None
+        if patient is not None:
+            view["patient"] = self.patient_view(patient)
+        device = self.devices.get(record["deviceId"]) if record.get("deviceId") is not None else None
+        if device is not None:
+            view["device"] = self.device_view(device)
+        if record.get("itemId") is not None:
+            view["item"] = self.item_view(record["itemId"])
         return view
 
     def order_view(self, record: Record) -> Record:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mocks.http.errors import bad_request, conflict
+from mocks.http.errors import bad_request, conflict, not_found
 from mocks.state.store import Record
 from mocks.vendors.impilo.records import Records
 
@@ -78,3 +78,112 @@ def check_no_secret(records: Records) -> None:
     """409 if a webhook secret already exists (spec: createWebhookSecret)."""
     if records.webhook_secret.get(1) is not None:
         raise conflict("A webhook secret already exists")
+
+
+# --- devices (spec: associateDevice, disassociateDevice, disableDeviceReadings; vendor preconditions) ---
+
+
+def device_named(records: Records, body: dict[str, Any]) -> Record:
+    """The device a body names by `deviceId` or `deviceIdentifier` (the id wins when both are given: the
+    guide's own body sends both): 400 when it names none, 404 when it is unknown (spec:
+    `DeviceReferenceRequest`, `AssociateDeviceRequest`)."""
+    if body.get("deviceId") is not None:
+        return records.device(body["deviceId"])
+    if body.get("deviceIdentifier") is not None:
+        found = records.device_by_identifier(body["deviceIdentifier"])
+        if found is None:
+            raise not_found(f"No device with identifier {body['deviceIdentifier']!r}")
+        return found
+    raise bad_request("Either deviceId or deviceIdentifier is required to identify the device")
+
+
+def patient_named(records: Records, body: dict[str, Any], id_field: str, external_field: str) -> Record | None:
+    """The patient a body names by id or external identifier (404 when unknown); None when it names none."""
+    if body.get(id_field) is not None:
+        return records.patient(body[id_field])
+    if body.get(external_field) is not None:
+        return records.patient_by_external_identifier(body[external_field])
+    return None
+
+
+def check_can_associate(device: Record) -> None:
+    """The device must be `availableAtSite` at a customer (non-Impilo) site: 409 otherwise (spec:
+    associateDevice, the vendor's preconditions; the status is this spec's choice)."""
+    if device["currentStatus"] != "availableAtSite" or device.get("siteId") is None:
+        raise conflict(
+            f"Device {device['id']} has currentStatus {device['currentStatus']}"
+            + ("" if device.get("siteId") is not None else " and no customer site")
+            + "; associating needs availableAtSite at a customer site"
+        )
+
+
+def check_can_disassociate(device: Record, patient: Record) -> None:
+    """The device must be `withPatient`, with this patient, at a customer site: 409 otherwise (spec:
+    disassociateDevice)."""
+    if device["currentStatus"] != "withPatient" or device.get("patientId") != patient["id"]:
+        raise conflict(
+            f"Device {device['id']} is not with patient {patient['id']} "
+            f"(currentStatus {device['currentStatus']}); disassociating needs withPatient with that patient"
+        )
+    if device.get("siteId") is None:
+        raise conflict(f"Device {device['id']} is not associated with a customer site")
+
+
+def check_readings_toggle(device: Record, disable: bool) -> None:
+    """Disabling needs `disabledReadings` false (vendor precondition), enabling needs it true: 409."""
+    if bool(device.get("disabledReadings")) == disable:
+        state = "disabled" if disable else "enabled"
+        raise conflict(f"Readings of device {device['id']} are already {state}")
+
+
+# --- readings (spec: record<Type>Reading; vendor: "Either a device ID, device identifier, or patient ID is
+# required"; readings of a device with disabled readings "will not be processed or saved") ---
+
+
+def reading_source(records: Records, body: dict[str, Any]) -> tuple[Record | None, Record]:
+    """The device (or None) and the patient a reading belongs to. 400 when the body names neither a device
+    nor a patient; 404 for an unknown one; 409 when the device's readings are disabled, when it has no
+    patient, or another patient than `patientId` (the statuses are this spec's choices)."""
+    named_device = body.get("deviceId") is not None or body.get("deviceIdentifier") is not None
+    if not named_device and body.get("patientId") is None:
+        raise bad_request("Either a device ID, device identifier, or patient ID is required")
+    device = device_named(records, body) if named_device else None
+    patient = records.patient(body["patientId"]) if body.get("patientId") is not None else None
+    if device is None:
+        assert patient is not None
+        return None, patient
+    if device.get("disabledReadings"):
+        raise conflict(f"Readings of device {device['id']} are disabled; the reading was not saved")
+    if device.get("patientId") is None:
+        raise conflict(f"Device {device['id']} is not associated with a patient")
+    if patient is not None and patient["id"] != device["patientId"]:
+        raise conflict(f"Device {device['id']} is not with patient {patient['id']}")
+    return device, patient or records.patient(device["patientId"])
+
+
+# --- packed kits (spec: linkKitToPatient, unlinkKitFromPatient; vendor preconditions) ---
+
+
+def patient_required(records: Records, body: dict[str, Any]) -> Record:
+    """The patient a body names by `patientId` or `patientExternalIdentifier`: 400 when it names none."""
+    patient = patient_named(records, body, "patientId", "patientExternalIdentifier")
+    if patient is None:
+        raise bad_request("Either patientId or patientExternalIdentifier is required to identify the patient")
+    return patient
+
+
+def check_can_link_kit(kit: Record) -> None:
+    """A packed kit is linked only when `PACKED_AT_SITE` at a customer site: 409 otherwise."""
+    if kit["status"] != "PACKED_AT_SITE" or kit.get("siteId") is None:
+        raise conflict(
+            f"Packed kit {kit['id']} has status {kit['status']}; linking needs PACKED_AT_SITE at a customer site"
+        )
+
+
+def check_can_unlink_kit(kit: Record, patient: Record) -> None:
+    """A packed kit is unlinked only when `WITH_PATIENT`, with this patient: 409 otherwise."""
+    if kit["status"] != "WITH_PATIENT" or kit.get("patientId") != patient["id"]:
+        raise conflict(
+            f"Packed kit {kit['id']} is not with patient {patient['id']} (status {kit['status']}); "
+            "unlinking needs WITH_PATIENT with that patient"
+        )

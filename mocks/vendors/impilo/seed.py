@@ -14,8 +14,10 @@ from mocks.context import MockContext
 from mocks.state.fakedata import fictional_phone
 from mocks.vendors.impilo.records import Records
 from mocks.vendors.impilo.rules import external_identifier
+from mocks.vendors.impilo.vitals import KIND_OF_ITEM_CLASS, UNITS, baseline, source, values
 
 PATIENTS, SITES, DEVICES, ORDERS = 60, 12, 30, 25
+READING_DAYS = 30
 FIXED_PATIENTS = (0, 1234)
 FIXED_SITE = 1234
 CATALOGUE = (  # id, name, model, identifier type, class
@@ -34,6 +36,27 @@ KITS = (  # id, name, [(item id, count)]
     (1002, "COPD Kit", [(1002, 1), (1006, 1), (1003, 1)]),
     (1003, "Diabetes Kit", [(1004, 1), (1001, 1), (1003, 1)]),
     (1004, "Sleep Study Kit", [(1007, 1), (1003, 1)]),
+)
+# Fixed devices in every seed, one or more per status (id, item, status, patient, site, readings disabled):
+# the walkthrough associates 101 with patient 1234, whose devices 102-104 already send readings.
+SHOWCASE_DEVICES = (
+    (101, 1000, "availableAtSite", None, FIXED_SITE, False),
+    (102, 1000, "withPatient", 1234, FIXED_SITE, False),
+    (103, 1001, "withPatient", 1234, FIXED_SITE, False),
+    (104, 1002, "withPatient", 1234, FIXED_SITE, False),
+    (105, 1004, "withPatient", 0, FIXED_SITE, False),
+    (106, 1005, "withPatient", 0, FIXED_SITE, True),
+    (107, 1001, "availableAtSite", None, FIXED_SITE, False),
+    (108, 1000, "available", None, None, False),
+    (109, 1002, "decommissioned", None, None, False),
+    (110, 1006, "withPatient", 0, FIXED_SITE, False),
+)
+# Packed kits at site 1234 (id, kit, status, patient, devices): 1 ready to link; 2 with patient 1234,
+# holding its blood pressure monitor and hub-less scale; 3 at Impilo's warehouse (no customer site).
+PACKED_KITS = (
+    (1, 1000, "PACKED_AT_SITE", None, (101,)),
+    (2, 1001, "WITH_PATIENT", 1234, (102, 103)),
+    (3, 1002, "PACKED_AT_SITE", None, (107,)),
 )
 DEVICE_STATUSES = ("availableAtSite", "withPatient", "available", "decommissioned")
 ORDER_FLOW = ("pending", "processing", "packed", "shipped", "delivered")
@@ -104,9 +127,43 @@ def seed(context: MockContext, records: Records) -> None:
             },
         )
     for device_id in range(1, DEVICES + 1):
-        records.devices.put(device_id, _device(context, device_id))
+        records.devices.put(device_id, _device(context, device_id, records))
+    for device_id, item_id, status, patient_id, site_id, disabled in SHOWCASE_DEVICES:
+        records.devices.put(
+            device_id, _showcase_device(context, device_id, item_id, status, patient_id, site_id, disabled)
+        )
     for order_id in range(1, ORDERS + 1):
         records.orders.put(order_id, _order(context, order_id, site_ids))
+    for device in records.devices.values():
+        _readings(context, records, device)
+    for packed_kit_id, kit_id, status, patient_id, device_ids in PACKED_KITS:
+        records.packed_kits.put(packed_kit_id, {
+            "id": packed_kit_id, "kitId": kit_id, "status": status, "siteId": FIXED_SITE, "patientId": patient_id,
+            "deviceIds": list(device_ids), "statusTimestamp": stamp(EPOCH - timedelta(days=packed_kit_id)),
+        })  # fmt: skip
+
+
+def _readings(context: MockContext, records: Records, device: dict[str, Any]) -> None:
+    """A device with a patient has sent its reading type for the last READING_DAYS days: blood pressure and
+    glucose twice a day (morning and evening, glucose before and after a meal), the others every morning,
+    at the patient's local time. Values are around the patient's own baseline (vitals.py)."""
+    kind = KIND_OF_ITEM_CLASS.get(next(row[4] for row in CATALOGUE if row[0] == device["itemId"]))
+    if kind is None or device["patientId"] is None:
+        return
+    person = baseline(source(context.faker.seed, f"impilo.vitals.{device['patientId']}"))
+    rng = source(context.faker.seed, f"impilo.readings.{device['id']}")
+    twice, readings = kind in ("bloodPressure", "bloodGlucose"), records.readings[kind]
+    for day in range(READING_DAYS):
+        for morning in (True, False) if twice else (True,):
+            local = EPOCH - timedelta(days=READING_DAYS - day) + timedelta(hours=-1 if morning else 11)
+            taken = local - timedelta(seconds=person.time_zone) + timedelta(minutes=rng.randint(0, 40))
+            measured = values(kind, person, rng, day, morning)
+            key = readings.new_id()
+            readings.put(key, {
+                "id": key, "readingTimestamp": stamp(taken), **measured, **UNITS.get(kind, {}),
+                "manual": False, "deviceTimeZoneOffset": person.time_zone, "patientTimeZoneOffset": person.time_zone,
+                "patientId": device["patientId"], "deviceId": device["id"], "itemId": device["itemId"],
+            })  # fmt: skip
 
 
 def _patient(context: MockContext, patient_id: int, site_ids: list[int]) -> dict[str, Any]:
@@ -143,11 +200,14 @@ def _patient(context: MockContext, patient_id: int, site_ids: list[int]) -> dict
     return record
 
 
-def _device(context: MockContext, device_id: int) -> dict[str, Any]:
+def _device(context: MockContext, device_id: int, records: Records) -> dict[str, Any]:
     fake = context.faker.reseed(f"impilo.device.{device_id}")
     item_id = fake.random_element([row[0] for row in CATALOGUE])
     status = fake.random_element(DEVICE_STATUSES)
     patient_id = fake.random_int(1, PATIENTS) if status == "withPatient" else None
+    site_id = fake.random_int(1, SITES) if status == "availableAtSite" else None
+    if patient_id is not None:  # a device with a patient came from a customer site: the patient's, or one
+        site_id = (records.patients.get(patient_id) or {}).get("siteId") or 1 + device_id % SITES
     identifier_type = next(row[3] for row in CATALOGUE if row[0] == item_id)
     value = (
         fake.mac_address()
@@ -162,7 +222,7 @@ def _device(context: MockContext, device_id: int) -> dict[str, Any]:
         "currentStatus": status,
         "used": status != "available",
         "patientId": patient_id,
-        "siteId": fake.random_int(1, SITES) if status == "availableAtSite" else None,
+        "siteId": site_id,
         "lastHealthCheck": stamp(EPOCH - timedelta(hours=fake.random_int(1, 500))),
         "deviceIdentifiers": [{"type": identifier_type, "value": value}],
         "deviceEvents": [{"type": "associationCreated", "eventTimestamp": stamp(EPOCH - timedelta(days=30))}]
@@ -170,6 +230,34 @@ def _device(context: MockContext, device_id: int) -> dict[str, Any]:
         else [],
         "externalIdentifier": fake.bothify("dev-####"),
         "disabledReadings": False,
+    }
+
+
+def _showcase_device(
+    context: MockContext,
+    device_id: int,
+    item_id: int,
+    status: str,
+    patient_id: int | None,
+    site_id: int | None,
+    disabled: bool,
+) -> dict[str, Any]:
+    """One of the fixed devices the README's walkthrough uses: a known identifier `SN-<id>`, a known state."""
+    identifier_type = next(row[3] for row in CATALOGUE if row[0] == item_id)
+    value = f"SN-{device_id:04d}" if identifier_type == "serial" else f"00:1b:44:11:3a:{device_id:02x}"
+    associated = [{"type": "associationCreated", "eventTimestamp": stamp(EPOCH - timedelta(days=30))}]
+    return {
+        "id": device_id,
+        "itemId": item_id,
+        "currentStatus": status,
+        "used": status != "available",
+        "patientId": patient_id,
+        "siteId": site_id,
+        "lastHealthCheck": stamp(EPOCH - timedelta(hours=device_id % 7 + 1)),
+        "deviceIdentifiers": [{"type": identifier_type, "value": value}],
+        "deviceEvents": associated if patient_id is not None else [],
+        "externalIdentifier": f"dev-{device_id:04d}",
+        "disabledReadings": disabled,
     }
 
 

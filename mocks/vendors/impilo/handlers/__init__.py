@@ -15,20 +15,34 @@ from mocks.context import MockContext
 from mocks.dx.fixtures import Kind
 from mocks.vendors.impilo import fixtures
 from mocks.vendors.impilo import seed as seeding
+from mocks.vendors.impilo.handlers.care import CareHandlers
 from mocks.vendors.impilo.handlers.catalogue import CatalogueHandlers
+from mocks.vendors.impilo.handlers.devices import DeviceHandlers
 from mocks.vendors.impilo.handlers.orders import OrderHandlers
 from mocks.vendors.impilo.handlers.patients import PatientHandlers
+from mocks.vendors.impilo.handlers.readings import ReadingHandlers
+from mocks.vendors.impilo.handlers.simulation import SimulationHandlers
 from mocks.vendors.impilo.handlers.webhooks import WebhookHandlers
 from mocks.vendors.impilo.records import Records
 from mocks.webhooks.emit import WebhookEmitter
 
 
-class Handlers(PatientHandlers, CatalogueHandlers, OrderHandlers, WebhookHandlers):
+class Handlers(
+    PatientHandlers,
+    CareHandlers,
+    CatalogueHandlers,
+    DeviceHandlers,
+    ReadingHandlers,
+    SimulationHandlers,
+    OrderHandlers,
+    WebhookHandlers,
+):
     """The Impilo API of one mock app."""
 
     def __init__(self, context: MockContext) -> None:
         self.context = context
         self.records = records = Records(context.store)
+        self._trickles = {}
         config = context.config
         self.webhooks = WebhookEmitter(
             records.webhooks, records.webhook_logs, records.webhook_attempts, secret=records.webhook_secret_value,
@@ -48,4 +62,6 @@ class Handlers(PatientHandlers, CatalogueHandlers, OrderHandlers, WebhookHandler
         return [
             ("/__mock/impilo/orders/{order_id:int}/status", ["POST"], self._advance_order),
             ("/__mock/webhooks/attempts", ["GET"], self._webhook_attempts),
+            ("/__mock/impilo/devices/{device_id:int}/readings", ["POST", "DELETE"], self._device_readings),
+            ("/__mock/impilo/devices/{device_id:int}/events", ["POST"], self._device_event),
         ]
