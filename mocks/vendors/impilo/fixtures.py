@@ -86,7 +86,7 @@ def kinds(context: MockContext, records: Records) -> list[Kind]:
 
     def device(given: Record) -> Record:
         given = stored_form(given)
-        record = {**seed._device(context, int(given["id"])), **given}
+        record = {**seed._device(context, int(given["id"]), records), **given}
         if "currentStatus" in given:  # the seed's holder or site belonged to the seed's status
             record.update(patientId=given.get("patientId"), siteId=given.get("siteId"))
             record.setdefault("used", given["currentStatus"] != "available")
