@@ -63,3 +63,22 @@ class impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines:  # noqa:
         got = follow_up(case, response, list_operation, query={"page": 1, "size": 1})
         content = (json_of(got) or {}).get("content") if ok(got) else None
         return content[0].get("id") if isinstance(content, list) and content else None
+
+
+PATIENT_OWNED = frozenset({"id", "site", "archived", "enrolled"})  # Impilo's: the id, the site link, two defaults
+
+
+@schemathesis.check
+def impilo_created_patient_holds_only_what_it_was_sent(
+    ctx: CheckContext, response: Response, case: Case
+) -> bool | None:
+    """createPatient answers what it was sent plus what Impilo owns (`id`, the `site` it names, the defaults
+    `archived` and `enrolled`): a field nobody sent (an email, a birth date) reads as a bug in the client's form."""
+    if operation_id(case) != "createPatient" or not ok(response) or not isinstance(case.body, dict):
+        return None
+    body = json_of(response)
+    invented = sorted(set(body) - set(case.body) - PATIENT_OWNED) if isinstance(body, dict) else []
+    if invented:
+        fail(f"createPatient answered fields it was not sent: {', '.join(invented)}; expected only the fields sent "
+             f"plus {', '.join(sorted(PATIENT_OWNED))}")  # fmt: skip
+    return None

@@ -13,6 +13,9 @@ DRIFTS = [
     pytest.param(drift_impilo.order_rules_not_enforced, "impilo", ["createOrder"],
                  "impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines", None,
                  id="order-for-both-or-neither-or-no-lines-is-reported"),
+    pytest.param(drift_impilo.created_patient_filled_with_fake_data, "impilo", ["createPatient"],
+                 "impilo_created_patient_holds_only_what_it_was_sent", None,
+                 id="created-patient-with-invented-fields-is-reported"),
 ]  # fmt: skip
 
 

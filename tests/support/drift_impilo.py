@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.support.drift import _read_body, on_path
+from tests.support.drift import Handler, Reply, _read_body, on_path, with_handler
 
 
 def _order_rule_broken(order: Any) -> bool:
@@ -48,3 +48,17 @@ def order_rules_not_enforced() -> ASGIApp:
         return lenient
 
     return on_path("impilo", "POST", "/order", wrap)
+
+
+def created_patient_filled_with_fake_data() -> Any:
+    """createPatient completes the patient with made-up values for every field it was not sent."""
+
+    def make(handlers: Any, original: Handler) -> Handler:
+        async def filled(*args: Any, **kwargs: Any) -> Reply:
+            body, status = await original(*args, **kwargs)
+            fake = handlers.context.faker.fill(handlers.context.schema("impilo", "Patient"), "drift.patient", {})
+            return {**fake, **body}, status
+
+        return filled
+
+    return with_handler("impilo", "create_patient", make)

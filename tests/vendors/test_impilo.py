@@ -46,6 +46,30 @@ def test_impilo_patient_created_is_readable_listed_and_findable_by_external_iden
 
 
 @on_each_store
+def test_impilo_created_patient_holds_what_was_sent_plus_what_impilo_owns(client: TestClient) -> None:
+    created = client.post(f"{B}/patient", json={**PATIENT_MINIMAL, "site": {"id": 1234}}, headers=IMPILO_KEY)
+    assert created.status_code == 201
+    patient = created.json()
+    site = client.get(f"{B}/site/1234", headers=IMPILO_KEY).json()
+    assert patient == {"id": patient["id"], **PATIENT_MINIMAL, "archived": False, "enrolled": True, "site": site}
+    assert client.get(f"{B}/patient/{patient['id']}", headers=IMPILO_KEY).json() == patient
+
+
+def test_impilo_created_site_holds_what_was_sent_plus_its_id(client: TestClient) -> None:
+    sent = {"name": "Harbor Clinic"}
+    created = client.post(f"{B}/site", json=sent, headers=IMPILO_KEY).json()
+    assert created == {"id": created["id"], **sent}
+    nested = client.post(f"{B}/patient", json={**PATIENT_MINIMAL, "site": {"name": "Dune Clinic"}}, headers=IMPILO_KEY)
+    assert nested.json()["site"] == {"id": nested.json()["site"]["id"], "name": "Dune Clinic"}
+
+
+def test_impilo_seeded_patients_are_fully_populated(client: TestClient) -> None:
+    patients = client.get(f"{B}/patient", params={"size": 250}, headers=IMPILO_KEY).json()["content"]
+    fields = {"externalIdentifier", "firstName", "lastName", "dateOfBirth", "email", "phoneNumber", "address", "sex"}
+    assert all(fields <= set(p) for p in patients)
+
+
+@on_each_store
 def test_impilo_put_replaces_and_patch_changes_only_given_fields(client: TestClient) -> None:
     before = client.get(f"{B}/patient/1234", headers=IMPILO_KEY).json()
     patched = client.patch(f"{B}/patient/1234", json={"lastName": "Kowalski"}, headers=IMPILO_KEY).json()

@@ -14,10 +14,14 @@ from mocks.http.errors import bad_request, conflict
 from mocks.state.store import Record
 from mocks.vendors.impilo.records import Records
 
+NEW_PATIENT = {"archived": False, "enrolled": True}
+"""What a created (or replaced) patient holds besides what the client sent: not archived, and enrolled
+("False if disenrolled", vendor reference). Inferred defaults, written in the spec's Patient schema."""
+
 
 def external_identifier(email: str, phone: str) -> str:
-    """The patient guide's recipe: MD5 of the lower-cased email followed by the phone's digits (spec:
-    getPatientByExternalIdentifier)."""
+    """The patient guide's recipe, which the customer applies (the seed uses it for its patients): MD5 of the
+    lower-cased email followed by the phone's digits (spec: getPatientByExternalIdentifier)."""
     return hashlib.md5((email.lower() + re.sub(r"\D", "", phone)).encode()).hexdigest()
 
 

@@ -9,7 +9,6 @@ from mocks.state.clock import now_iso
 from mocks.state.store import Record
 from mocks.vendors.impilo import rules
 from mocks.vendors.impilo.records import (
-    API,
     PATIENT_FIELDS,
     PATIENT_SORT,
     SITE_FIELDS,
@@ -36,14 +35,8 @@ class PatientHandlers:
     # --- patients -------------------------------------------------------------------------------------
     def _patient_record(self, patient_id: int, body: dict[str, Any], base: Record | None) -> Record:
         given = {k: v for k, v in body.items() if k in PATIENT_FIELDS}
-        if base is None:  # create or PUT: a full representation, completed with this patient's fake data
-            if "externalIdentifier" not in given and given.get("email") and given.get("phoneNumber"):
-                given["externalIdentifier"] = rules.external_identifier(given["email"], given["phoneNumber"])
-            record = self.context.faker.fill(self.context.schema(API, "Patient"), f"{API}.patient.{patient_id}", given)
-            record.pop("externalIdentifier", None) if "externalIdentifier" not in given else None
-            record.update(id=patient_id, siteId=None)
-        else:
-            record = {**base, **given}
+        # create or PUT (no base): what the client sent, plus what Impilo owns (id, defaults, site)
+        record = {"id": patient_id, **rules.NEW_PATIENT, **given, "siteId": None} if base is None else {**base, **given}
         rules.check_unique_external_identifier(self.records, record)
         # Only once the write is known to succeed: a rejected patient must not leave a new site behind.
         if "site" in body:
@@ -117,11 +110,9 @@ class PatientHandlers:
 
     # --- sites ----------------------------------------------------------------------------------------
     def _new_site(self, body: dict[str, Any]) -> Record:
+        """A site as the client described it, with the id Impilo assigns (nothing invented)."""
         given = {k: v for k, v in body.items() if k in SITE_FIELDS}
-        schema = self.context.schema(API, "Site")
-        return self.records.sites.add(
-            lambda key: {**self.context.faker.fill(schema, f"{API}.site.{key}", given), "id": key}
-        )
+        return self.records.sites.add(lambda key: {"id": key, **given})
 
     async def create_site(self, body: dict[str, Any], **_: Any) -> Reply:
         return self._new_site(body), 201
@@ -147,7 +138,5 @@ class PatientHandlers:
     async def update_site(self, site_id: int, body: dict[str, Any], **_: Any) -> Reply:
         with self.records.lock:
             self.records.site(site_id)
-            given = {k: v for k, v in body.items() if k in SITE_FIELDS}
-            record = {**self.context.faker.fill(self.context.schema(API, "Site"), f"{API}.site.{site_id}", given),
-                      "id": site_id}  # fmt: skip
+            record = {"id": site_id, **{k: v for k, v in body.items() if k in SITE_FIELDS}}
             return self.records.sites.put(site_id, record), 200
