@@ -82,3 +82,55 @@ def impilo_created_patient_holds_only_what_it_was_sent(
         fail(f"createPatient answered fields it was not sent: {', '.join(invented)}; expected only the fields sent "
              f"plus {', '.join(sorted(PATIENT_OWNED))}")  # fmt: skip
     return None
+
+
+UNKNOWN_ID = 2**53  # no Impilo record has it: ids are assigned from small counters
+REFERENCES: dict[str, tuple[tuple[str | int, ...], ...]] = {  # operation -> where its body names another record
+    "createPatient": (("site",),),
+    "updatePatient": (("site",),),
+    "patchPatient": (("site",),),
+    "createOrder": (("patient",), ("site",), ("orderItems", 0, "item"), ("orderKits", 0, "kit")),
+}
+
+
+def _with_unknown(body: Any, where: tuple[str | int, ...]) -> Any:
+    """`body` with the reference at `where` pointing at `UNKNOWN_ID`, or None when the body has none there."""
+    if not where:
+        return {**body, "id": UNKNOWN_ID} if isinstance(body, dict) and "id" in body else None
+    head, rest = where[0], where[1:]
+    if isinstance(head, int):
+        inner = _with_unknown(body[head], rest) if isinstance(body, list) and len(body) > head else None
+        return None if inner is None else [*body[:head], inner, *body[head + 1 :]]
+    inner = _with_unknown(body.get(head), rest) if isinstance(body, dict) else None
+    return None if inner is None else {**body, head: inner}
+
+
+@schemathesis.check
+class impilo_unknown_reference_is_404:  # noqa: N801  (Schemathesis names a class check by its class name)
+    """An id in a body that names no record (a patient's site; an order's patient, site, item or kit) is
+    answered 404 on every operation that takes one (specs/impilo.yaml, info choice 13).
+
+    The first accepted request of each such operation is resent once per reference it holds, with that
+    reference changed to an id no record has; each must get a 404.
+    """
+
+    def __init__(self) -> None:
+        self.probed: set[str] = set()
+
+    def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        operation = operation_id(case)
+        if operation not in REFERENCES or operation in self.probed or not ok(response):
+            return None
+        probes = {where: _with_unknown(case.body, where) for where in REFERENCES[operation]}
+        probes = {where: body for where, body in probes.items() if body is not None}
+        if not probes:
+            return None
+        self.probed.add(operation)
+        wrong = []
+        for where, body in probes.items():
+            got = follow_up(case, response, operation, body=body, path_parameters=dict(case.path_parameters or {}))
+            if got.status_code != 404:
+                wrong.append(f"{'.'.join(map(str, where))}.id={UNKNOWN_ID}: {got.status_code}")
+        if wrong:
+            fail(f"{operation} with an unknown reference was not answered 404: " + "; ".join(wrong))
+        return None

@@ -16,6 +16,8 @@ DRIFTS = [
     pytest.param(drift_impilo.created_patient_filled_with_fake_data, "impilo", ["createPatient"],
                  "impilo_created_patient_holds_only_what_it_was_sent", None,
                  id="created-patient-with-invented-fields-is-reported"),
+    pytest.param(drift_impilo.unknown_patient_site_is_a_conflict, "impilo", ["createPatient"],
+                 "impilo_unknown_reference_is_404", None, id="unknown-patient-site-answered-409-is-reported"),
 ]  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mocks.http.errors import conflict
 from tests.support.drift import Handler, Reply, _read_body, on_path, with_handler
 
 
@@ -60,5 +61,20 @@ def created_patient_filled_with_fake_data() -> Any:
             return {**fake, **body}, status
 
         return filled
+
+    return with_handler("impilo", "create_patient", make)
+
+
+def unknown_patient_site_is_a_conflict() -> Any:
+    """A patient body naming a site that does not exist is answered 409 instead of the one rule's 404."""
+
+    def make(handlers: Any, original: Handler) -> Handler:
+        async def conflicting(*args: Any, body: dict[str, Any], **kwargs: Any) -> Reply:
+            site = body.get("site") or {}
+            if "id" in site and handlers.records.sites.get(site["id"]) is None:
+                raise conflict(f"Site {site['id']} does not exist; create it first (POST /site)")
+            return tuple(await original(*args, body=body, **kwargs))
+
+        return conflicting
 
     return with_handler("impilo", "create_patient", make)

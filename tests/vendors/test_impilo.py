@@ -148,18 +148,33 @@ def test_impilo_order_is_rejected_with_the_documented_message_when_rules_are_bro
     assert state(client, "impilo")["orders"] == before
 
 
+UNKNOWN = 424242
+AT_UNKNOWN_SITE = {**PATIENT_MINIMAL, "site": {"id": UNKNOWN}}
+
+
+@on_each_store
 @pytest.mark.parametrize(
-    "body",
+    ("method", "path", "body", "label"),
     [
-        pytest.param({"patient": {"id": 424242}, **ORDER_LINES}, id="unknown-patient"),
-        pytest.param({"site": {"id": 1234}, "orderItems": [{"item": {"id": 77777}, "count": 1}]}, id="unknown-item"),
-        pytest.param({"site": {"id": 1234}, "orderKits": [{"kit": {"id": 77777}, "count": 1}]}, id="unknown-kit"),
+        pytest.param("POST", "/patient", AT_UNKNOWN_SITE, "Site", id="create-patient-site"),
+        pytest.param("PUT", "/patient/1234", AT_UNKNOWN_SITE, "Site", id="put-patient-site"),
+        pytest.param("PATCH", "/patient/1234", {"site": {"id": UNKNOWN}}, "Site", id="patch-patient-site"),
+        pytest.param("POST", "/order", {"patient": {"id": UNKNOWN}, **ORDER_LINES}, "Patient", id="order-patient"),
+        pytest.param("POST", "/order", {"site": {"id": UNKNOWN}, **ORDER_LINES}, "Site", id="order-site"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "orderItems": [{"item": {"id": UNKNOWN}, "count": 1}]},
+                     "Item", id="order-item"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "orderKits": [{"kit": {"id": UNKNOWN}, "count": 1}]},
+                     "Kit", id="order-kit"),
     ],
-)
-def test_impilo_order_is_404_when_it_names_something_that_does_not_exist(
-    client: TestClient, body: dict[str, Any]
+)  # fmt: skip
+def test_impilo_unknown_reference_in_a_body_is_404_and_changes_nothing(
+    client: TestClient, method: str, path: str, body: dict[str, Any], label: str
 ) -> None:
-    assert client.post(f"{B}/order", json=body, headers=IMPILO_KEY).status_code == 404
+    before = state(client, "impilo")
+    response = client.request(method, f"{B}{path}", json=body, headers=IMPILO_KEY)
+    assert response.status_code == 404
+    assert response.json()["status"] == 404 and response.json()["message"] == f"{label} {UNKNOWN} not found"
+    assert state(client, "impilo") == before
 
 
 @on_each_store

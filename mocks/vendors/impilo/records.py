@@ -42,7 +42,7 @@ class Records:
         self.webhook_secret = store.collection(API, "webhook_secret")
         self.webhook_events = store.collection(API, "webhook_events")
 
-    # --- lookups (404 when missing) ---
+    # --- lookups (404 when missing): the object in the path, and any id a body references (spec: info choice 13)
 
     def patient(self, patient_id: int) -> Record:
         return _existing(self.patients, patient_id, "Patient")

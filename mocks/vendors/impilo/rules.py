@@ -37,15 +37,13 @@ def check_unique_external_identifier(records: Records, patient: Record) -> None:
 def site_for_patient(
     records: Records, site: dict[str, Any] | None, create: Callable[[dict[str, Any]], Record]
 ) -> int | None:
-    """The site id a patient's nested `site` names. Given by id, the site must exist: 409, since the patient
-    exists and only its reference does not (spec: `Conflict`). Without an id it is matched by name, or
-    `create`d (the seed example sends a nested site without id; spec: updatePatient)."""
+    """The site id a patient's nested `site` names. Given by id, the site must exist (404, spec: info choice
+    13). Without an id it is matched by name, or `create`d (the seed example sends a nested site without id;
+    spec: updatePatient)."""
     if not site:
         return None
     if "id" in site:
-        if records.sites.get(site["id"]) is None:
-            raise conflict(f"Site {site['id']} does not exist; create it first (POST /site)")
-        return int(site["id"])
+        return int(records.site(site["id"])["id"])
     named = records.sites.where(lambda s: site.get("name") is not None and s.get("name") == site.get("name"))
     if named:
         return int(named[0]["id"])
@@ -53,8 +51,9 @@ def site_for_patient(
 
 
 def check_order_references(records: Records, body: dict[str, Any]) -> None:
-    """Unknown patient, site, item or kit: 404 (spec: createOrder); an item that is not orderable: 400 with
-    the vendor's message (spec: listItems' `orderable`: new items are not orderable until approved)."""
+    """Unknown patient, site, item or kit: 404, the lookups' (spec: info choice 13); an item that is not
+    orderable: 400 with the vendor's message (spec: listItems' `orderable`: new items are not orderable until
+    approved)."""
     if "patient" in body:
         records.patient(body["patient"]["id"])
     if "site" in body:
