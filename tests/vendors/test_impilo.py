@@ -69,6 +69,18 @@ def test_impilo_seeded_patients_are_fully_populated(client: TestClient) -> None:
     assert all(fields <= set(p) for p in patients)
 
 
+@pytest.mark.parametrize("fast_path", [pytest.param(True, id="fast-path"), pytest.param(False, id="connexion-chain")])
+def test_impilo_patient_is_found_by_an_external_identifier_holding_a_slash(make_client: Any, fast_path: bool) -> None:
+    client = make_client(fast_path=fast_path)
+    digest = "q+/x9/Yz=="  # base64 digests hold `/`, sent percent-encoded as %2F
+    created = client.post(f"{B}/patient", json={**PATIENT_MINIMAL, "externalIdentifier": digest}, headers=IMPILO_KEY)
+    found = client.get(f"{B}/patient/identifier/q%2B%2Fx9%2FYz%3D%3D", headers=IMPILO_KEY)
+    assert found.status_code == 200 and found.json() == created.json()
+    missing = client.get(f"{B}/patient/identifier/q%2Fnobody", headers=IMPILO_KEY)
+    assert missing.status_code == 404 and missing.json()["message"] == "No patient with externalIdentifier 'q/nobody'"
+    assert client.get("/__mock/summary").json()["fastPath"]["served"] == (3 if fast_path else 0)
+
+
 @on_each_store
 def test_impilo_put_replaces_and_patch_changes_only_given_fields(client: TestClient) -> None:
     before = client.get(f"{B}/patient/1234", headers=IMPILO_KEY).json()
