@@ -18,6 +18,10 @@ DRIFTS = [
                  id="created-patient-with-invented-fields-is-reported"),
     pytest.param(drift_impilo.unknown_patient_site_is_a_conflict, "impilo", ["createPatient"],
                  "impilo_unknown_reference_is_404", None, id="unknown-patient-site-answered-409-is-reported"),
+    pytest.param(drift_impilo.order_line_count_required, "impilo", ["createOrder"], "positive_data_acceptance", None,
+                 id="order-line-count-required-is-reported"),
+    pytest.param(drift_impilo.webhook_secret_required, "impilo", ["createWebhookSecret"], "positive_data_acceptance",
+                 None, id="webhook-secret-required-is-reported"),
 ]  # fmt: skip
 
 

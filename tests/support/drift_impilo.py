@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.http.errors import conflict
+from mocks.http.errors import bad_request, conflict
 from tests.support.drift import Handler, Reply, _read_body, on_path, with_handler
 
 
@@ -78,3 +79,31 @@ def unknown_patient_site_is_a_conflict() -> Any:
         return conflicting
 
     return with_handler("impilo", "create_patient", make)
+
+
+def _refusing(method: str, refuses: Callable[[dict[str, Any]], str | None]) -> Any:
+    """A mock whose Impilo `method` answers 400 with the message `refuses(body)` gives, when it gives one."""
+
+    def make(handlers: Any, original: Handler) -> Handler:
+        async def strict(*args: Any, body: dict[str, Any], **kwargs: Any) -> Reply:
+            message = refuses(body)
+            if message:
+                raise bad_request(message)
+            return tuple(await original(*args, body=body, **kwargs))
+
+        return strict
+
+    return with_handler("impilo", method, make)
+
+
+def order_line_count_required() -> Any:
+    """createOrder refuses an order line without `count` (the guide requires only the item's or kit's id)."""
+    return _refusing("create_order", lambda body: next((
+        "count is required" for name in ("orderItems", "orderKits") for line in body.get(name) or []
+        if isinstance(line, dict) and "count" not in line
+    ), None))  # fmt: skip
+
+
+def webhook_secret_required() -> Any:
+    """createWebhookSecret refuses a body without `secret` (the vendor reference marks it optional)."""
+    return _refusing("create_webhook_secret", lambda body: None if "secret" in body else "secret is required")

@@ -239,6 +239,26 @@ def test_impilo_webhook_secret_can_be_set_once(client: TestClient) -> None:
     assert client.post(f"{B}/webhook-secret", json={"secret": "other"}, headers=IMPILO_KEY).status_code == 409
 
 
+def test_impilo_webhook_secret_is_chosen_by_impilo_when_none_is_sent(make_client: Any) -> None:
+    chosen = [make_client().post(f"{B}/webhook-secret", json={}, headers=IMPILO_KEY) for _ in range(2)]
+    assert [c.status_code for c in chosen] == [200, 200]
+    assert chosen[0].json()["secret"] and chosen[0].json() == chosen[1].json()  # one seed, one secret
+
+
+def test_impilo_order_lines_need_only_an_id_and_count_one_by_default(client: TestClient) -> None:
+    sent = {"site": {"id": 1234}, "orderItems": [{"item": {"id": 1000}}], "orderKits": [{"kit": {"id": 1001}}]}
+    order = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    assert order.status_code == 201
+    assert [line["count"] for line in (*order.json()["orderItems"], *order.json()["orderKits"])] == [1, 1]
+
+
+def test_impilo_order_takes_more_lines_and_external_ids_than_any_invented_cap(client: TestClient) -> None:
+    many = [{"item": {"id": 1000 + n % 4}, "count": 1} for n in range(150)]
+    sent = {"site": {"id": 1234}, "orderItems": many, "externalOrderIds": [f"ext-{n}" for n in range(150)]}
+    order = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    assert order.status_code == 201 and len(order.json()["orderItems"]) == 150
+
+
 def test_impilo_webhook_is_delivered_to_a_real_receiver_with_envelope_and_secret() -> None:
     with running_receiver() as receiver, LiveServer(seed=0) as server, httpx.Client(base_url=server.url) as http:
         for event in ("patient.created", "patient.updated", "order.status"):

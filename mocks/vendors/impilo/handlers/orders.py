@@ -32,8 +32,9 @@ class OrderHandlers:
                 "patientId": body["patient"]["id"] if "patient" in body else None,
                 "siteId": body["site"]["id"] if "site" in body else None,
                 "currentStatus": "pending",
-                "orderItems": [{"itemId": i["item"]["id"], "count": i["count"]} for i in body.get("orderItems", [])],
-                "orderKits": [{"kitId": k["kit"]["id"], "count": k["count"]} for k in body.get("orderKits", [])],
+                "orderItems": [{"itemId": i["item"]["id"], "count": i.get("count", 1)}
+                               for i in body.get("orderItems", [])],
+                "orderKits": [{"kitId": k["kit"]["id"], "count": k.get("count", 1)} for k in body.get("orderKits", [])],
                 "orderEvents": [{"name": "pending", "eventTimestamp": created}],
                 "orderNotes": [], "trackingNumbers": [], "deviceIds": [], "packedKits": [],
                 "shippingOption": body.get("shippingOption", "standard"), "emailLabel": body.get("emailLabel", False),
