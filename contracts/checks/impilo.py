@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import jsonschema
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from contracts.checks.common import fail, follow_up, json_of, ok, operation_id
+from contracts.checks.common import _is_negative, fail, follow_up, json_of, ok, operation_id
 
 
 def _order_rule_broken(body: dict[str, Any]) -> str | None:
@@ -31,7 +33,11 @@ class impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines:  # noqa:
         self.probed = False
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
-        if operation_id(case) != "createOrder" or not ok(response) or not isinstance(case.body, dict):
+        if operation_id(case) != "createOrder" or not isinstance(case.body, dict):
+            return None
+        if response.status_code == 400 and not _is_negative(case) and not _order_rule_broken(case.body):
+            self._documented_refusal(case, response)
+        if not ok(response):
             return None
         broken = _order_rule_broken(case.body)
         if broken:
@@ -57,6 +63,17 @@ class impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines:  # noqa:
                 accepted.append(f"{name}: {got.status_code}")
         if accepted:
             fail("createOrder probes with broken orders were not refused with a 4xx: " + "; ".join(accepted))
+
+    @staticmethod
+    def _documented_refusal(case: Case, response: Response) -> None:
+        """A well-formed order (the rules hold) may still be refused with 400, but only for a documented
+        reason: one of the messages createOrder's `x-business-rules` lists (non-orderable item, inventory,
+        loaner kits, ...), not for what the schema allows."""
+        messages = [r.get("message") for r in case.operation.definition.raw.get("x-business-rules") or []]
+        said = str((json_of(response) or {}).get("message", ""))
+        if not any(isinstance(m, str) and said.startswith(m) for m in messages):
+            fail(f"createOrder refused a well-formed order with 400 {said!r}; expected 2xx or one of the documented "
+                 f"messages of x-business-rules")  # fmt: skip
 
     @staticmethod
     def _some_id(case: Case, response: Response, list_operation: str) -> Any:
@@ -134,3 +151,57 @@ class impilo_unknown_reference_is_404:  # noqa: N801  (Schemathesis names a clas
         if wrong:
             fail(f"{operation} with an unknown reference was not answered 404: " + "; ".join(wrong))
         return None
+
+
+def _json_schema(schema: Any) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema: `nullable: true` also admits null."""
+    if isinstance(schema, list):
+        return [_json_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _json_schema(v) for k, v in schema.items() if k != "nullable"}
+    return {"anyOf": [out, {"type": "null"}]} if schema.get("nullable") is True else out
+
+
+def _callback_schemas(case: Case) -> dict[str, Any]:
+    """Webhook type -> the delivery body schema createWebhook's `callbacks` declare for it."""
+    operation = case.operation.schema.raw_schema["paths"]["/webhook"]["post"]
+    found = {}
+    for callback in (operation.get("callbacks") or {}).values():
+        for item in callback.values():
+            schema = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+            for kind in schema.get("properties", {}).get("type", {}).get("enum", []):
+                found[kind] = schema
+    return found
+
+
+@schemathesis.check
+def impilo_webhook_payloads_are_declared(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Every delivery the webhook logs show has a body that createWebhook's `callbacks` declare for its
+    type: valid against that schema, and with no payload field the schema does not name (a client generated
+    from the spec would drop it)."""
+    body = json_of(response)
+    if operation_id(case) != "listWebhookLogs" or not ok(response) or not isinstance(body, dict):
+        return None
+    declared, problems = _callback_schemas(case), []
+    for log in body.get("content") or []:
+        if not isinstance(log, dict):
+            continue
+        kind = str(log.get("webhookType"))
+        try:
+            delivered = json.loads(log.get("payload") or "null")
+        except (TypeError, ValueError):
+            continue  # not JSON: the vendor's own sample is not either ("{'id':1234}")
+        schema = declared.get(kind)
+        if schema is None:
+            problems.append(f"{kind}: no callback declares this type")
+            continue
+        errors = list(jsonschema.Draft4Validator(_json_schema(schema)).iter_errors(delivered))
+        named = set((schema["properties"].get("payload") or {}).get("properties") or {})
+        payload = delivered.get("payload") if isinstance(delivered, dict) else None
+        extra = sorted(set(payload) - named) if named and isinstance(payload, dict) else []
+        problems += [f"{kind}: {errors[0].message}"] if errors else []
+        problems += [f"{kind}: payload fields not declared: {', '.join(extra)}"] if extra else []
+    if problems:
+        fail("webhook deliveries that their callbacks do not declare: " + "; ".join(sorted(set(problems))[:5]))
+    return None

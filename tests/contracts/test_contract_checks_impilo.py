@@ -22,6 +22,8 @@ DRIFTS = [
                  id="order-line-count-required-is-reported"),
     pytest.param(drift_impilo.webhook_secret_required, "impilo", ["createWebhookSecret"], "positive_data_acceptance",
                  None, id="webhook-secret-required-is-reported"),
+    pytest.param(drift_impilo.webhook_payload_with_undeclared_field, "impilo", ["listWebhookLogs"],
+                 "impilo_webhook_payloads_are_declared", None, id="undeclared-webhook-payload-field-is-reported"),
 ]  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mocks.http.errors import bad_request, conflict
-from tests.support.drift import Handler, Reply, _read_body, on_path, with_handler
+from tests.support.drift import Handler, Reply, _read_body, on_path, with_handler, with_result
 
 
 def _order_rule_broken(order: Any) -> bool:
@@ -107,3 +107,17 @@ def order_line_count_required() -> Any:
 def webhook_secret_required() -> Any:
     """createWebhookSecret refuses a body without `secret` (the vendor reference marks it optional)."""
     return _refusing("create_webhook_secret", lambda body: None if "secret" in body else "secret is required")
+
+
+def webhook_payload_with_undeclared_field() -> Any:
+    """Patient webhooks carry `updatedAt`, which the Patient schema of their callbacks does not declare (the
+    logs show what was delivered)."""
+    delivered = {
+        "id": 1,
+        "type": "patient.created",
+        "payload": {"id": 1, "firstName": "Emily", "lastName": "Clark", "updatedAt": "2026-01-01T00:00:00Z"},
+    }
+    log = {"id": 1, "webhookId": 1, "webhookType": "patient.created", "webhookUrl": "http://127.0.0.1:9/hook",
+           "payload": json.dumps(delivered), "createTimestamp": "2026-01-01T00:00:00.000Z", "lastResponseStatus": 200,
+           "retryAttempts": 0, "lastRetryTimestamp": None}  # fmt: skip
+    return with_result("impilo", "list_webhook_logs", lambda body, status: ({**body, "content": [log]}, status))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from starlette.testclient import TestClient
 
+import specs
 from tests.support.examples import ORDER_LINES, PATIENT_MINIMAL, example
 from tests.support.helpers import IMPILO_KEY, base, on_each_store, state, wait_until
 from tests.support.live import LiveServer
@@ -426,3 +429,35 @@ def test_impilo_rejected_patient_write_leaves_no_new_site_behind(client: TestCli
     assert client.post(f"{B}/patient", json=body, headers=IMPILO_KEY).status_code == 409
     assert client.put(f"{B}/patient/2", json=body, headers=IMPILO_KEY).status_code == 409
     assert state(client, "impilo")["sites"] == sites_before
+
+
+def _deliveries(client: TestClient, events: list[str], act: Any) -> list[dict[str, Any]]:
+    """The bodies the mock sent for `events` while `act()` ran, as its webhook logs show them."""
+    for event in events:
+        client.post(f"{B}/webhook", json={"type": event, "url": f"http://127.0.0.1:9/{event}"}, headers=IMPILO_KEY)
+    act()
+    logs = client.get(f"{B}/webhook/logs", params={"size": 250}, headers=IMPILO_KEY).json()["content"]
+    return [json.loads(log["payload"]) for log in logs]
+
+
+def _callback_schema(event: str) -> dict[str, Any]:
+    for callback in specs.load("impilo")["paths"]["/webhook"]["post"]["callbacks"].values():
+        for item in callback.values():
+            schema: dict[str, Any] = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+            if event in schema["properties"]["type"].get("enum", []):
+                return schema
+    raise AssertionError(f"no callback declares {event}")
+
+
+def test_impilo_patient_webhooks_send_the_declared_patient_and_nothing_else(client: TestClient) -> None:
+    def act() -> None:
+        patient = client.post(f"{B}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY).json()
+        client.patch(f"{B}/patient/{patient['id']}", json={"lastName": "Stone"}, headers=IMPILO_KEY)
+
+    bodies = _deliveries(client, ["patient.created", "patient.updated"], act)
+    assert [b["type"] for b in bodies] == ["patient.created", "patient.updated"]
+    for body in bodies:
+        schema = _callback_schema(body["type"])
+        OAS30Validator(schema, format_checker=oas30_format_checker).validate(body)
+        assert set(body["payload"]) <= set(schema["properties"]["payload"]["properties"])
+    assert bodies[1]["payload"] == client.get(f"{B}/patient/{bodies[1]['payload']['id']}", headers=IMPILO_KEY).json()

@@ -50,6 +50,21 @@ def site_for_patient(
     return int(create(site)["id"])
 
 
+PARTY_REQUIRED = "patient or site required"
+LINES_REQUIRED = ("Order must contain at least one of: orderItems, orderKits, returnItems, returnDevices, or "
+                  "returnPackedKits")  # fmt: skip
+LINES = ("orderItems", "orderKits")
+
+
+def check_order_shape(body: dict[str, Any]) -> None:
+    """400 with the vendor's messages: exactly one of patient and site, and at least one non-empty line list
+    (spec: createOrder's `x-business-rules`, the documented create-order messages)."""
+    if ("patient" in body) == ("site" in body):
+        raise bad_request(PARTY_REQUIRED)
+    if not any(body.get(name) for name in LINES):
+        raise bad_request(LINES_REQUIRED)
+
+
 def check_order_references(records: Records, body: dict[str, Any]) -> None:
     """Unknown patient, site, item or kit: 404, the lookups' (spec: info choice 13); an item that is not
     orderable: 400 with the vendor's message (spec: listItems' `orderable`: new items are not orderable until

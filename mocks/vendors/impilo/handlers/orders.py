@@ -24,6 +24,7 @@ class OrderHandlers:
 
     async def create_order(self, body: dict[str, Any], **_: Any) -> Reply:
         with self.records.lock:
+            rules.check_order_shape(body)
             rules.check_order_references(self.records, body)
             created = now_iso()
             record = self.records.orders.add(lambda key: {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.state.clock import now_iso
 from mocks.state.store import Record
 from mocks.vendors.impilo import rules
 from mocks.vendors.impilo.records import (
@@ -46,7 +45,7 @@ class PatientHandlers:
     def _save_patient(self, record: Record, event: str) -> dict[str, Any]:
         self.records.patients.put(record["id"], record)
         view = self.records.patient_view(record)
-        self.webhooks.emit(event, lambda: {**view, "updatedAt": now_iso()})
+        self.webhooks.emit(event, view)  # the Patient as its reads show it (spec: the callbacks' payload)
         return view
 
     async def create_patient(self, body: dict[str, Any], **_: Any) -> Reply:
