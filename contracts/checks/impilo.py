@@ -22,8 +22,9 @@ def _order_rule_broken(body: dict[str, Any]) -> str | None:
 
 
 @schemathesis.check
-class impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines:  # noqa: N801  (see above)
-    """createOrder refuses an order for both or neither of patient and site, or without lines.
+class impilo_create_order_follows_its_business_rules:  # noqa: N801  (see above)
+    """createOrder refuses an order for both or neither of patient and site, or without lines, and refuses a
+    well-formed order with 400 only for a reason its `x-business-rules` document.
 
     Besides judging every createOrder the run sends, the first accepted order is varied once per run into
     the three broken shapes (with references that exist), each of which must get a 4xx.

@@ -11,15 +11,15 @@ from tests.support import drift, drift_impilo
 
 DRIFTS = [
     pytest.param(drift_impilo.order_rules_not_enforced, "impilo", ["createOrder"],
-                 "impilo_order_needs_exactly_one_of_patient_or_site_and_some_lines", None,
+                 "impilo_create_order_follows_its_business_rules", None,
                  id="order-for-both-or-neither-or-no-lines-is-reported"),
     pytest.param(drift_impilo.created_patient_filled_with_fake_data, "impilo", ["createPatient"],
                  "impilo_created_patient_holds_only_what_it_was_sent", None,
                  id="created-patient-with-invented-fields-is-reported"),
     pytest.param(drift_impilo.unknown_patient_site_is_a_conflict, "impilo", ["createPatient"],
                  "impilo_unknown_reference_is_404", None, id="unknown-patient-site-answered-409-is-reported"),
-    pytest.param(drift_impilo.order_line_count_required, "impilo", ["createOrder"], "positive_data_acceptance", None,
-                 id="order-line-count-required-is-reported"),
+    pytest.param(drift_impilo.order_line_count_required, "impilo", ["createOrder"],
+                 "impilo_create_order_follows_its_business_rules", None, id="order-line-count-required-is-reported"),
     pytest.param(drift_impilo.webhook_secret_required, "impilo", ["createWebhookSecret"], "positive_data_acceptance",
                  None, id="webhook-secret-required-is-reported"),
     pytest.param(drift_impilo.webhook_payload_with_undeclared_field, "impilo", ["listWebhookLogs"],
