@@ -11,13 +11,15 @@ from schemathesis import Case, CheckContext, Response
 
 from contracts.checks.common import _is_negative, fail, follow_up, json_of, ok, operation_id
 
+LINES = ("orderItems", "orderKits", "returnItems", "returnDevices", "returnPackedKits")  # outbound, or two-way
+
 
 def _order_rule_broken(body: dict[str, Any]) -> str | None:
     parties = [name for name in ("patient", "site") if name in body]
     if len(parties) != 1:
         return f"{' and '.join(parties) or 'neither patient nor site'}"
-    if not any(isinstance(body.get(lines), list) and body[lines] for lines in ("orderItems", "orderKits")):
-        return "no orderItems or orderKits"
+    if not any(isinstance(body.get(lines), list) and body[lines] for lines in LINES):
+        return "no orderItems, orderKits or return lines"
     return None
 
 
@@ -51,7 +53,7 @@ class impilo_create_order_follows_its_business_rules:  # noqa: N801  (see above)
     def _probe(self, case: Case, response: Response, order: dict[str, Any]) -> None:
         variants = {
             "neither patient nor site": {k: v for k, v in order.items() if k not in ("patient", "site")},
-            "no orderItems or orderKits": {k: v for k, v in order.items() if k not in ("orderItems", "orderKits")},
+            "no lines": {k: v for k, v in order.items() if k not in LINES},
         }
         missing = "site" if "patient" in order else "patient"
         other = self._some_id(case, response, "listSites" if missing == "site" else "listPatients")
@@ -107,7 +109,15 @@ REFERENCES: dict[str, tuple[tuple[str | int, ...], ...]] = {  # operation -> whe
     "createPatient": (("site",),),
     "updatePatient": (("site",),),
     "patchPatient": (("site",),),
-    "createOrder": (("patient",), ("site",), ("orderItems", 0, "item"), ("orderKits", 0, "kit")),
+    "createOrder": (
+        ("patient",),
+        ("site",),
+        ("orderItems", 0, "item"),
+        ("orderKits", 0, "kit"),
+        ("returnItems", 0, "item"),
+        ("returnDevices", 0),
+        ("returnPackedKits", 0),
+    ),
 }
 
 

@@ -180,6 +180,12 @@ AT_UNKNOWN_SITE = {**PATIENT_MINIMAL, "site": {"id": UNKNOWN}}
                      "Item", id="order-item"),
         pytest.param("POST", "/order", {"site": {"id": 1234}, "orderKits": [{"kit": {"id": UNKNOWN}, "count": 1}]},
                      "Kit", id="order-kit"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "returnItems": [{"item": {"id": UNKNOWN}}],
+                      "emailLabel": True}, "Item", id="order-return-item"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "returnDevices": [{"id": UNKNOWN}], "emailLabel": True},
+                     "Device", id="order-return-device"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "returnPackedKits": [{"id": UNKNOWN}],
+                      "emailLabel": True}, "Packed kit", id="order-return-packed-kit"),
     ],
 )  # fmt: skip
 def test_impilo_unknown_reference_in_a_body_is_404_and_changes_nothing(
@@ -190,6 +196,67 @@ def test_impilo_unknown_reference_in_a_body_is_404_and_changes_nothing(
     assert response.status_code == 404
     assert response.json()["status"] == 404 and response.json()["message"] == f"{label} {UNKNOWN} not found"
     assert state(client, "impilo") == before
+
+
+PATIENT_ORDER = {"patient": {"id": 1234}}
+LOANER = {"kit": {"id": 1005}, "count": 1}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param({**PATIENT_ORDER, "returnItems": [{"item": {"id": 1000}}]},
+                     "shippingOption is required when emailLabel is false and return items are included",
+                     id="returns-without-shipping-option"),
+        pytest.param({**PATIENT_ORDER, "orderItems": [{"item": {"id": 1007}, "count": 3}]}, "insufficient_inventory",
+                     id="more-than-the-stock"),
+        pytest.param({**PATIENT_ORDER, "orderKits": [{"kit": {"id": 1004}, "count": 3}]}, "insufficient_inventory",
+                     id="kits-needing-more-than-the-stock"),
+        pytest.param({**PATIENT_ORDER, "orderItems": [{"item": {"id": 1008}}]},
+                     "Order contains Items that are marked as non-orderable. Order cannot be placed.",
+                     id="non-orderable-item"),
+        pytest.param({**PATIENT_ORDER, "orderKits": [LOANER, LOANER]}, "max_one_loaner_kit", id="two-loaner-kits"),
+        pytest.param({**PATIENT_ORDER, "orderKits": [{**LOANER, "count": 2}]}, "qty_over_one_loaner_kit",
+                     id="two-of-a-loaner-kit"),
+        pytest.param({**PATIENT_ORDER, "orderKits": [LOANER], "returnItems": [{"item": {"id": 1000}}],
+                      "emailLabel": True}, "no_returns_with_loaner_kit", id="loaner-kit-with-returns"),
+        pytest.param({"site": {"id": 1234}, "orderKits": [LOANER]}, "no_loaner_kit_to_site", id="loaner-kit-to-a-site"),
+    ],
+)  # fmt: skip
+def test_impilo_order_is_refused_with_each_documented_message(
+    client: TestClient, body: dict[str, Any], message: str
+) -> None:
+    before = state(client, "impilo")
+    response = client.post(f"{B}/order", json=body, headers=IMPILO_KEY)
+    assert response.status_code == 400 and response.json()["message"] == message
+    assert state(client, "impilo") == before
+
+
+def test_impilo_loaner_kit_ships_alone_to_a_patient(client: TestClient) -> None:
+    response = client.post(f"{B}/order", json={**PATIENT_ORDER, "orderKits": [LOANER]}, headers=IMPILO_KEY)
+    assert response.status_code == 201 and response.json()["orderKits"][0]["kit"]["loaner"] is True
+
+
+@on_each_store
+def test_impilo_two_way_order_opens_a_return_and_shows_what_comes_back(client: TestClient) -> None:
+    device = client.get(f"{B}/device/1", headers=IMPILO_KEY).json()
+    sent = {**PATIENT_ORDER, **ORDER_LINES, "shippingOption": "standard", "orderNotes": [{"note": "Leave at door"}],
+            "returnItems": [{"item": {"id": 1001}, "count": 2}], "returnDevices": [{"id": 1}]}  # fmt: skip
+    response = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    assert response.status_code == 201
+    order = response.json()
+    assert [(r["item"]["id"], r["count"]) for r in order["returnItems"]] == [(1001, 2)]
+    assert order["returnDevices"] == [device] and order["returnPackedKits"] == []
+    assert order["orderNotes"][0]["note"] == "Leave at door" and order["orderNotes"][0]["createdAt"]
+    (opened,) = [r for r in state(client, "impilo")["returns"] if r["relatedOrderId"] == order["id"]]
+    assert (opened["currentStatus"], opened["patientId"], opened["deviceIds"]) == ("pending", 1234, [1])
+    assert client.get(f"{B}/order/{order['id']}", headers=IMPILO_KEY).json() == order
+
+
+def test_impilo_return_only_order_is_accepted_with_an_emailed_label(client: TestClient) -> None:
+    sent = {**PATIENT_ORDER, "returnDevices": [{"id": 2}], "emailLabel": True}
+    response = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    assert response.status_code == 201 and response.json()["emailLabel"] is True
 
 
 @on_each_store

@@ -36,6 +36,8 @@ class Records:
         self.kits = store.collection(API, "kits", start=1000)
         self.devices = store.collection(API, "devices")
         self.orders = store.collection(API, "orders")
+        self.returns = store.collection(API, "returns")
+        self.inventory = store.collection(API, "inventory")  # item id -> {"id", "available"}: fulfillment stock
         self.webhooks = store.collection(API, "webhooks")
         self.webhook_logs = store.collection(API, "webhook_logs")
         self.webhook_attempts = store.collection(API, "webhook_attempts")
@@ -61,6 +63,12 @@ class Records:
 
     def order(self, order_id: int) -> Record:
         return _existing(self.orders, order_id, "Order")
+
+    def packed_kit(self, packed_kit_id: int) -> Record:
+        """A kit packed in an order (`packedKits[]` of some order), by its id."""
+        for order in self.orders.where(lambda o: any(k.get("id") == packed_kit_id for k in o.get("packedKits", []))):
+            return next(k for k in order["packedKits"] if k.get("id") == packed_kit_id)
+        raise not_found(f"Packed kit {packed_kit_id} not found")
 
     def webhook(self, webhook_id: int) -> Record:
         return _existing(self.webhooks, webhook_id, "Webhook")
@@ -123,6 +131,30 @@ class Records:
         view["orderKits"] = [{"kit": self.kit_view_by_id(k["kitId"]), "count": k["count"]} for k in record["orderKits"]]
         devices = [self.devices.get(d) for d in record.get("deviceIds", [])]
         view["devices"] = [self.device_view(d) for d in devices if d is not None]
+        for name in ("returnItems", "returnDevices", "returnPackedKits", "returnId"):
+            view.pop(name, None)
+        if record.get("returnId") is not None:  # a two-way order shows what is expected back
+            view["returnItems"] = [{"item": self.item_view(i["itemId"]), "count": i["count"]}
+                                   for i in record.get("returnItems", [])]  # fmt: skip
+            view["returnDevices"] = [self.device_view(d) for d in map(self.devices.get, record.get("returnDevices", []))
+                                     if d is not None]  # fmt: skip
+            view["returnPackedKits"] = [{"id": k} for k in record.get("returnPackedKits", [])]
+        return view
+
+    def return_view(self, record: Record) -> Record:
+        """A return (RMA) as the vendor's create-return answers it: patient or site expanded."""
+        view: dict[str, Any] = {k: v for k, v in record.items() if k not in ("patientId", "siteId", "deviceIds")}
+        patient = self.patients.get(record["patientId"]) if record.get("patientId") is not None else None
+        if patient is not None:
+            view["patient"] = self.patient_view(patient)
+        site = self.site_view(record.get("siteId"))
+        if site is not None:
+            view["site"] = site
+        view["returnItems"] = [
+            {"item": self.item_view(i["itemId"]), "count": i["count"]} for i in record["returnItems"]
+        ]
+        view["returnDevices"] = [self.device_view(d) for d in map(self.devices.get, record.get("deviceIds", []))
+                                 if d is not None]  # fmt: skip
         return view
 
 

@@ -26,6 +26,8 @@ class OrderHandlers:
         with self.records.lock:
             rules.check_order_shape(body)
             rules.check_order_references(self.records, body)
+            rules.check_loaner_kits(self.records, body)
+            rules.check_inventory(self.records, body)
             created = now_iso()
             record = self.records.orders.add(lambda key: {
                 "id": key,
@@ -39,9 +41,31 @@ class OrderHandlers:
                 "orderEvents": [{"name": "pending", "eventTimestamp": created}],
                 "orderNotes": [], "trackingNumbers": [], "deviceIds": [], "packedKits": [],
                 "shippingOption": body.get("shippingOption", "standard"), "emailLabel": body.get("emailLabel", False),
+                **({"orderNotes": [{"note": n["note"], "createdAt": created} for n in body["orderNotes"]]}
+                   if body.get("orderNotes") else {}),
             })  # fmt: skip
+            if any(body.get(name) for name in rules.RETURNS):
+                record = self._open_return(record, body, created)
             self._emit_order_status(record, created)
             return self.records.order_view(record), 201
+
+    def _open_return(self, order: Record, body: dict[str, Any], at: str) -> Record:
+        """A two-way order's return (RMA): what is expected back, related to the order, `pending` (spec:
+        createOrder); fires `return.statusFull`. Returns the order, now pointing at it."""
+        returned = self.records.returns.add(lambda key: {
+            "id": key, "patientId": order["patientId"], "siteId": order["siteId"], "currentStatus": "pending",
+            "relatedOrderId": order["id"],
+            "returnItems": [{"itemId": i["item"]["id"], "count": i.get("count", 1)}
+                            for i in body.get("returnItems", [])],
+            "deviceIds": [d["id"] for d in body.get("returnDevices", [])], "returnKits": [],
+            "returnEvents": [{"name": "pending", "eventTimestamp": at}], "trackingNumbers": [],
+        })  # fmt: skip
+        order = {**order, "returnId": returned["id"], "returnItems": returned["returnItems"],
+                 "returnDevices": returned["deviceIds"],
+                 "returnPackedKits": [k["id"] for k in body.get("returnPackedKits", [])]}  # fmt: skip
+        self.records.orders.put(order["id"], order)
+        self.webhooks.emit("return.statusFull", lambda: self.records.return_view(returned))
+        return order
 
     def _emit_order_status(self, record: Record, at: str) -> None:
         self.webhooks.emit(
