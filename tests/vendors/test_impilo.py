@@ -528,3 +528,34 @@ def test_impilo_patient_webhooks_send_the_declared_patient_and_nothing_else(clie
         OAS30Validator(schema, format_checker=oas30_format_checker).validate(body)
         assert set(body["payload"]) <= set(schema["properties"]["payload"]["properties"])
     assert bodies[1]["payload"] == client.get(f"{B}/patient/{bodies[1]['payload']['id']}", headers=IMPILO_KEY).json()
+
+
+def test_impilo_order_and_return_webhooks_send_their_declared_bodies_on_every_status_move(client: TestClient) -> None:
+    events = ["order.status", "order.statusFull", "return.statusFull"]
+    sent = {**PATIENT_ORDER, **ORDER_LINES, "returnItems": [{"item": {"id": 1001}}], "emailLabel": True}
+
+    def act() -> None:
+        order = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY).json()
+        client.post(f"/__mock/impilo/orders/{order['id']}/status", json={"status": "shipped"})
+        (opened,) = [r for r in state(client, "impilo")["returns"] if r["relatedOrderId"] == order["id"]]
+        assert client.post(f"/__mock/impilo/returns/{opened['id']}/status", json={"status": "received"}).is_success
+
+    bodies = _deliveries(client, events, act)
+    moves = [(b["type"], b["payload"].get("eventType") or b["payload"]["currentStatus"]) for b in bodies]
+    assert sorted(moves) == sorted([("order.status", "pending"), ("order.statusFull", "pending"),
+                                    ("return.statusFull", "pending"), ("order.status", "shipped"),
+                                    ("order.statusFull", "shipped"), ("return.statusFull", "received")])  # fmt: skip
+    for body in bodies:
+        schema = _callback_schema(body["type"])
+        OAS30Validator(schema, format_checker=oas30_format_checker).validate(body)
+        assert set(body["payload"]) <= set(schema["properties"]["payload"]["properties"])
+
+
+def test_impilo_return_status_control_refuses_what_it_cannot_apply(client: TestClient) -> None:
+    assert client.post("/__mock/impilo/returns/999/status", json={"status": "received"}).status_code == 404
+    sent = {**PATIENT_ORDER, "returnDevices": [{"id": 2}], "emailLabel": True}
+    client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    (opened,) = state(client, "impilo")["returns"]
+    before = state(client, "impilo")
+    assert client.post(f"/__mock/impilo/returns/{opened['id']}/status", json={"status": ""}).status_code == 400
+    assert state(client, "impilo") == before

@@ -41,5 +41,6 @@ class Handlers(PatientHandlers, CatalogueHandlers, OrderHandlers, WebhookHandler
         """The mock-only controls under `/__mock` this API adds."""
         return [
             ("/__mock/impilo/orders/{order_id:int}/status", ["POST"], self._advance_order),
+            ("/__mock/impilo/returns/{return_id:int}/status", ["POST"], self._advance_return),
             ("/__mock/webhooks/attempts", ["GET"], self._webhook_attempts),
         ]

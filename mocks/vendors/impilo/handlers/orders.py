@@ -1,4 +1,4 @@
-"""Impilo's orders, and the mock-only control that moves an order along its statuses."""
+"""Impilo's orders and the returns two-way orders open, and the mock-only controls that move them along."""
 
 from __future__ import annotations
 
@@ -120,3 +120,25 @@ class OrderHandlers:
             self.records.orders.put(order["id"], order)
             self._emit_order_status(order, at)
             return JSONResponse(self.records.order_view(order))
+
+    async def _advance_return(self, request: Request) -> Response:
+        """`POST /__mock/impilo/returns/{id}/status` with `{"status": "..."}`: move a return (RMA) to a new
+        status (any non-empty name: the vendor's list was not captured), recording a return event and firing
+        `return.statusFull`. Read and written under the store's lock, like `_advance_order`."""
+        try:
+            status = (await request.json())["status"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            status = None
+        with self.records.lock:
+            returned = self.records.returns.get(int(request.path_params["return_id"]))
+            if returned is None:
+                return JSONResponse({"message": "return not found"}, status_code=404)
+            if not isinstance(status, str) or not status:
+                return JSONResponse({"message": 'body must be {"status": "<new status>"}'}, status_code=400)
+            at = now_iso()
+            events = [*returned["returnEvents"], {"name": status, "eventTimestamp": at}]
+            returned = {**returned, "currentStatus": status, "returnEvents": events}
+            self.records.returns.put(returned["id"], returned)
+            view = self.records.return_view(returned)
+            self.webhooks.emit("return.statusFull", view)
+            return JSONResponse(view)
