@@ -216,3 +216,41 @@ def impilo_webhook_payloads_are_declared(ctx: CheckContext, response: Response, 
     if problems:
         fail("webhook deliveries that their callbacks do not declare: " + "; ".join(sorted(set(problems))[:5]))
     return None
+
+
+@schemathesis.check
+class impilo_loaner_kits_follow_their_rules:  # noqa: N801  (Schemathesis names a class check by its class name)
+    """A loaner kit (one a kit read shows `loaner: true`) is refused to a site (`no_loaner_kit_to_site`) and
+    in a count over one (`qty_over_one_loaner_kit`), as the create-order reference documents.
+
+    Once per run, after the first accepted createOrder, both orders are sent with a loaner kit, a site and a
+    patient that exist; a server whose kits show no loaner is not probed.
+    """
+
+    def __init__(self) -> None:
+        self.probed = False
+
+    def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        if operation_id(case) != "createOrder" or not ok(response) or self.probed:
+            return None
+        self.probed = True
+        kits = follow_up(case, response, "listKits", query={"page": 1, "size": 250})
+        loaner = next((k.get("id") for k in (json_of(kits) or {}).get("content") or []
+                       if isinstance(k, dict) and k.get("loaner") is True), None) if ok(kits) else None  # fmt: skip
+        site = impilo_create_order_follows_its_business_rules._some_id(case, response, "listSites")
+        patient = impilo_create_order_follows_its_business_rules._some_id(case, response, "listPatients")
+        if loaner is None or site is None or patient is None:
+            return None
+        probes = {
+            "no_loaner_kit_to_site": {"site": {"id": site}, "orderKits": [{"kit": {"id": loaner}, "count": 1}]},
+            "qty_over_one_loaner_kit": {"patient": {"id": patient}, "orderKits": [{"kit": {"id": loaner}, "count": 2}]},
+        }
+        wrong = []
+        for message, body in probes.items():
+            got = follow_up(case, response, "createOrder", body=body)
+            said = (json_of(got) or {}).get("message") if got.status_code == 400 else None
+            if said != message:
+                wrong.append(f"{message}: answered {got.status_code} {said!r}")
+        if wrong:
+            fail(f"createOrder did not apply the loaner-kit rules to kit {loaner}: " + "; ".join(wrong))
+        return None

@@ -24,6 +24,8 @@ DRIFTS = [
                  None, id="webhook-secret-required-is-reported"),
     pytest.param(drift_impilo.webhook_payload_with_undeclared_field, "impilo", ["listWebhookLogs"],
                  "impilo_webhook_payloads_are_declared", None, id="undeclared-webhook-payload-field-is-reported"),
+    pytest.param(drift_impilo.loaner_kit_rules_not_enforced, "impilo", ["createOrder"],
+                 "impilo_loaner_kits_follow_their_rules", None, id="loaner-kit-rules-not-enforced-is-reported"),
 ]  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mocks.http.errors import bad_request, conflict
-from tests.support.drift import Handler, Reply, _read_body, on_path, with_handler, with_result
+from tests.support.drift import Handler, Reply, _read_body, handlers_of, on_path, with_handler, with_result
 
 
 def _order_rule_broken(order: Any) -> bool:
@@ -121,3 +121,12 @@ def webhook_payload_with_undeclared_field() -> Any:
            "payload": json.dumps(delivered), "createTimestamp": "2026-01-01T00:00:00.000Z", "lastResponseStatus": 200,
            "retryAttempts": 0, "lastRetryTimestamp": None}  # fmt: skip
     return with_result("impilo", "list_webhook_logs", lambda body, status: ({**body, "content": [log]}, status))
+
+
+def loaner_kit_rules_not_enforced() -> Any:
+    """Kit reads show kit 1005 as a loaner, but orders treat it as an ordinary kit (no loaner-kit rules)."""
+    app = with_result("impilo", "list_kits", lambda body, status: ({**body, "content": [
+        {**kit, "loaner": True} if kit["id"] == 1005 else kit for kit in body["content"]]}, status))  # fmt: skip
+    records = handlers_of(app, "impilo").records
+    records.kits.put(1005, {**records.kits.get(1005), "loaner": False})
+    return app
