@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 import schemathesis
@@ -254,3 +255,25 @@ class impilo_loaner_kits_follow_their_rules:  # noqa: N801  (Schemathesis names 
         if wrong:
             fail(f"createOrder did not apply the loaner-kit rules to kit {loaner}: " + "; ".join(wrong))
         return None
+
+
+@schemathesis.check
+def impilo_patient_is_found_by_its_external_identifier(
+    ctx: CheckContext, response: Response, case: Case
+) -> bool | None:
+    """A patient created with an `externalIdentifier` is found by GET /patient/identifier/{identifier}, whatever
+    the identifier holds (a base64 digest has `/`, sent as `%2F`; specs/impilo.yaml, the Identifier parameter)."""
+    body = json_of(response)
+    identifier = body.get("externalIdentifier") if isinstance(body, dict) else None  # as stored
+    if operation_id(case) != "createPatient" or not ok(response) or not isinstance(identifier, str) or not identifier:
+        return None
+    if "\n" in identifier:  # the one character the spec's Identifier parameter says a path cannot carry
+        return None
+    # A follow-up's path parameters go out as given: encoded here, as a client encodes a path segment.
+    encoded = quote(identifier, safe="")
+    got = follow_up(case, response, "getPatientByExternalIdentifier", path_parameters={"identifier": encoded})
+    found = json_of(got) if ok(got) else None
+    if not isinstance(found, dict) or not isinstance(body, dict) or found.get("id") != body.get("id"):
+        fail(f"patient {body.get('id') if isinstance(body, dict) else '?'} created with externalIdentifier "
+             f"{identifier!r} was not found by getPatientByExternalIdentifier: {got.status_code}")  # fmt: skip
+    return None

@@ -26,6 +26,9 @@ DRIFTS = [
                  "impilo_webhook_payloads_are_declared", None, id="undeclared-webhook-payload-field-is-reported"),
     pytest.param(drift_impilo.loaner_kit_rules_not_enforced, "impilo", ["createOrder"],
                  "impilo_loaner_kits_follow_their_rules", None, id="loaner-kit-rules-not-enforced-is-reported"),
+    pytest.param(drift_impilo.identifier_with_slash_not_found, "impilo", ["createPatient"],
+                 "impilo_patient_is_found_by_its_external_identifier", None,
+                 id="identifier-with-slash-not-found-is-reported"),
 ]  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.http.errors import bad_request, conflict
+from mocks.http.errors import bad_request, conflict, not_found
 from tests.support.drift import Handler, Reply, _read_body, handlers_of, on_path, with_handler, with_result
 
 
@@ -129,4 +129,29 @@ def loaner_kit_rules_not_enforced() -> Any:
         {**kit, "loaner": True} if kit["id"] == 1005 else kit for kit in body["content"]]}, status))  # fmt: skip
     records = handlers_of(app, "impilo").records
     records.kits.put(1005, {**records.kits.get(1005), "loaner": False})
+    return app
+
+
+def identifier_with_slash_not_found() -> Any:
+    """GET /patient/identifier/{identifier} misses identifiers holding `/` (routing on the decoded path)."""
+
+    def make(handlers: Any, original: Handler) -> Handler:
+        async def sliced(*args: Any, identifier: str, **kwargs: Any) -> Reply:
+            if "/" in identifier:
+                raise not_found("No such path")
+            return tuple(await original(*args, identifier=identifier, **kwargs))
+
+        return sliced
+
+    app = with_handler("impilo", "get_patient_by_external_identifier", make)
+
+    def slashed(handlers: Any, original: Handler) -> Handler:  # every created patient's identifier holds a `/`
+        async def create(*args: Any, body: dict[str, Any], **kwargs: Any) -> Reply:
+            given = {**body, "externalIdentifier": f"{body.get('externalIdentifier', '')}a/b"}
+            return tuple(await original(*args, body=given, **kwargs))
+
+        return create
+
+    handlers = handlers_of(app, "impilo")
+    handlers.create_patient = slashed(handlers, handlers.create_patient)
     return app

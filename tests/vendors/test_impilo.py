@@ -84,6 +84,12 @@ def test_impilo_patient_is_found_by_an_external_identifier_holding_a_slash(make_
     assert client.get("/__mock/summary").json()["fastPath"]["served"] == (3 if fast_path else 0)
 
 
+def test_impilo_patient_with_a_line_feed_in_its_identifier_is_found_by_the_list_filter(client: TestClient) -> None:
+    created = client.post(f"{B}/patient", json={**PATIENT_MINIMAL, "externalIdentifier": "a\nb"}, headers=IMPILO_KEY)
+    listed = client.get(f"{B}/patient", params={"externalIdentifier": "a\nb"}, headers=IMPILO_KEY).json()
+    assert listed["content"] == [created.json()]
+
+
 @on_each_store
 def test_impilo_put_replaces_and_patch_changes_only_given_fields(client: TestClient) -> None:
     before = client.get(f"{B}/patient/1234", headers=IMPILO_KEY).json()
