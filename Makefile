@@ -13,12 +13,13 @@ URL ?=
 READ_ONLY ?=
 RATE ?=
 MAX_TIME ?= 900
+SHARD ?=
 BENCH_ARGS ?=
 SOAK_ARGS ?=
 PRISM_VERSION ?= 5
 PRISM := .tools/prism/node_modules/.bin/prism
 
-.PHONY: venv mock chromium test lint bundle contract clean
+.PHONY: venv mock chromium test lint bundle contract contract-merge clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,9 +61,21 @@ lint: venv ## ruff format check + lint, mypy, spec validation
 bundle: venv ## Resolve each spec with prance into build/<api>.json
 	$(BIN)/python -m specs --bundle
 
-contract: venv ## Check a server (URL=...) or a fresh mock against the specs: API=... PROFILE=quick|deep
-	API=$(API) URL=$(URL) PROFILE=$(PROFILE) READ_ONLY=$(READ_ONLY) RATE=$(RATE) MAX_TIME=$(MAX_TIME) \
+contract: venv ## Check a server (URL=...) or a fresh mock against the specs: API=... PROFILE=quick|deep SHARD=i/n
+	API=$(API) URL=$(URL) PROFILE=$(PROFILE) READ_ONLY=$(READ_ONLY) RATE=$(RATE) MAX_TIME=$(MAX_TIME) SHARD=$(SHARD) \
 		$(BIN)/python -m contracts
+
+contract-merge: venv ## One report from the shards' folders: reports/shard-*/ -> reports/
+	$(BIN)/python -m contracts merge $(or $(SHARDS),$(wildcard reports/shard-*/))
+
+# The validating proxy's verdict (mocks/proxy/): with CMD, a fresh mock proxying every API given an
+# UPSTREAM_<API> serves the traffic CMD sends (MOCK_URL, MOCK_<API>_URL point at it); without, the verdict of
+# the mock already running at URL (default http://HOST:PORT). make turns every failure into 2: CI steps that
+# need 0 no drift / 1 drift / 2 cannot check call `python -m mocks.proxy` as this recipe does.
+CMD ?=
+.PHONY: contract-proxy
+contract-proxy: venv ## Drift of UPSTREAM_<API> seen through the proxy: CMD="npm test" or URL= of a running mock
+	$(BIN)/python -m mocks.proxy $(if $(CMD),run --host $(HOST) --port $(PORT) -- $(CMD),check --url $(or $(URL),http://$(HOST):$(PORT)))
 
 .PHONY: bench bench-scale bench-tools soak
 

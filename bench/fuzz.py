@@ -32,6 +32,7 @@ READBACK = {
     },
     "heidi": {"profiles": "/patient-profiles/{}", "sessions": "/sessions/{}"},
     "legit_health": {
+        "practitioners": "/practitioners/{}",
         "patients": "/patients/{}",
         "conditions": "/conditions/{}/episodes-of-care",
         "episodesOfCare": "/episodes-of-care/{}",

@@ -30,7 +30,9 @@ from contracts.guard import UNSAFE_METHODS, UNSAFE_OPERATIONS, collection_of
 # Collections filled as a side effect of another resource's write, whose ids no response returns.
 SIDE_EFFECTS = {
     "impilo": {"webhook_logs", "webhook_attempts", "webhook_events", "webhook_secret"},  # emitted events
-    "legit_health": {"authTokens"},  # issued by GET /patients/{patientId}/auth-tokens, which returns no id
+    "legit_health": {
+        "authTokens"
+    },  # issued by GET /patients/{id}/auth-tokens and /practitioners/{id}/auth-tokens (no id returned)
 }
 # URL segment naming a collection -> its name in the store, where the two differ.
 STORE_NAMES = {

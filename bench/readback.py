@@ -64,6 +64,8 @@ LISTS: dict[str, tuple[Listing, ...]] = {
     "heidi": (Listing("listPatientProfiles", "/patient-profiles"),),
     "legit_health": (
         Listing("getPatients", "/patients", each="patients", query="externalIds[]", field="externalId"),
+        Listing("getPractitioners", "/practitioners", each="practitioners", query="externalIds[]", field="externalId"),
+        Listing("getPractitionerSpecialties", "/practitioner-specialties"),
         Listing("getEpisodesOfCare", "/conditions/{}/episodes-of-care", each="conditions"),
         Listing("getEncounters", "/episodes-of-care/{}/encounters", each="episodesOfCare"),
     ),

@@ -2,6 +2,10 @@
 
 Exit code 0 when every API keeps its contract, 1 when one breaks it, 2 for a configuration or
 connection problem (unknown API, invalid spec, unreachable URL, every call 401), with a one-line cause.
+
+`--shard i/n` (SHARD=i/n) runs shard i of n of the operations (contracts/shard.py), reporting to
+reports/shard-<i>/ unless REPORTS says otherwise; `python -m contracts merge reports/shard-*/` joins the
+shards' reports into one (reports/ or --reports), with the same exit codes.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from schemathesis.engine import events
 import specs
 from contracts.auth import ConfigurationError
 from contracts.guard import WriteGuard
-from contracts.report import summary, write_junit, write_markdown
+from contracts.report import RUN_FILE, merge_runs, summary, write_json, write_junit, write_markdown
 from contracts.runner import PROFILES, Outcome, run
+from contracts.shard import parse_shard, shard_operations
 
 
 def _truthy(value: str | None) -> bool:
@@ -42,7 +47,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--read-only", action="store_true", default=_truthy(env.get("READ_ONLY")),
                         help="only operations that change nothing")  # fmt: skip
     parser.add_argument("--rate", default=env.get("RATE") or None, help="request rate limit, e.g. 10/s")
-    parser.add_argument("--reports", default=env.get("REPORTS") or "reports", help="folder for JUnit and Markdown")
+    parser.add_argument("--reports", default=env.get("REPORTS") or None,
+                        help="folder for JUnit, Markdown and JSON (default reports, or reports/shard-<i>)")  # fmt: skip
+    parser.add_argument("--shard", default=env.get("SHARD") or None, help="i/n: run shard i of n of the operations")
     return parser.parse_args(argv)
 
 
@@ -62,6 +69,7 @@ def check_arguments(args: argparse.Namespace) -> list[str]:
             specs.load(api)
         except Exception as exc:  # prance/validator errors come in many types
             raise ConfigurationError(f"the {api} spec does not load: {exc}") from exc
+    args.shard = parse_shard(args.shard) if args.shard else None
     return apis
 
 
@@ -117,11 +125,13 @@ class Progress:
 
 def run_all(apis: list[str], args: argparse.Namespace, root: str | None) -> list[Outcome]:
     outcomes = []
-    for api in apis:
+    chosen = shard_operations(apis, *args.shard) if args.shard else {api: None for api in apis}
+    for api, operation_ids in chosen.items():
         base_url = args.url.rstrip("/") if args.url else f"{root}{specs.facts(api).base_path}"
         check_reachable(base_url)
         outcome = run(api, base_url=base_url, read_only=args.read_only, rate=args.rate, guard=WriteGuard(),
-                      shared=bool(args.url), on_event=Progress(api), config=_config(args))  # fmt: skip
+                      shared=bool(args.url), on_event=Progress(api), config=_config(args),
+                      operation_ids=operation_ids)  # fmt: skip
         print()
         if outcome.locked_out:
             raise ConfigurationError(f"every call to {base_url} answered 401: check the {api} credentials")
@@ -139,7 +149,35 @@ def _config(args: argparse.Namespace) -> Any:
     return load_config(args.profile, overrides)
 
 
+def merge(argv: list[str]) -> int:
+    """`python -m contracts merge DIR... [--reports OUT]`: one report from the runs written to each DIR."""
+    parser = argparse.ArgumentParser(prog="python -m contracts merge", description=merge.__doc__)
+    parser.add_argument("folders", nargs="+", type=Path, help="the shards' report folders (reports/shard-*/)")
+    parser.add_argument("--reports", default=os.environ.get("REPORTS") or "reports", help="folder for the merged")
+    args = parser.parse_args(argv)
+    try:
+        target, outcomes = merge_runs([folder / RUN_FILE for folder in args.folders])
+    except ValueError as problem:
+        print(f"contract merge: {problem}", file=sys.stderr)
+        return 2
+    return report(outcomes, target, None, Path(args.reports))
+
+
+def report(outcomes: list[Outcome], target: str, shard: tuple[int, int] | None, folder: Path) -> int:
+    """Print each API's summary, write the reports to `folder`; the exit code."""
+    print()
+    for outcome in outcomes:
+        print(summary(outcome))
+    junit, markdown = write_junit(outcomes, folder / "contract-junit.xml"), folder / "contract.md"
+    write_json(outcomes, target, shard, folder / RUN_FILE)
+    print(f"\nreports: {junit}, {write_markdown(outcomes, target, markdown)}")
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["merge"]:
+        return merge(argv[1:])
     args = parse(argv)
     try:
         apis = check_arguments(args)
@@ -151,14 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as problem:
         print(f"contract: configuration problem: {problem}", file=sys.stderr)
         return 2
-    print()
-    for outcome in outcomes:
-        print(summary(outcome))
-    folder = Path(args.reports)
+    folder = Path(args.reports or (f"reports/shard-{args.shard[0]}" if args.shard else "reports"))
     target = args.url or "the mock"
-    print(f"\nreports: {write_junit(outcomes, folder / 'contract-junit.xml')}, "
-          f"{write_markdown(outcomes, target, folder / 'contract.md')}")  # fmt: skip
-    return 0 if all(o.ok for o in outcomes) else 1
+    return report(outcomes, target, args.shard, folder)
 
 
 if __name__ == "__main__":

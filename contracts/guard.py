@@ -19,8 +19,8 @@ import jsonschema
 import schemathesis
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Reads with a side effect: minting login links can e-mail the patient.
-UNSAFE_OPERATIONS = {"getPatientsAuthTokens"}
+# Reads with a side effect: minting login links can e-mail the patient or the practitioner.
+UNSAFE_OPERATIONS = {"getPatientsAuthTokens", "getPractitionerAuthTokens"}
 SENTINEL_UUID = "00000000-0000-4000-8000-000000000000"
 
 

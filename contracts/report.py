@@ -1,11 +1,15 @@
-"""Reports of a contract run: a terminal summary, JUnit XML for CI and a readable Markdown page."""
+"""Reports of a contract run: a terminal summary, JUnit XML for CI, a readable Markdown page, and the run as JSON
+(`contract.json`), from which the shards of a sharded run are merged into one report."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from contracts.runner import Outcome
+from contracts.runner import Failure, Outcome
 
 
 def summary(outcome: Outcome) -> str:
@@ -63,3 +67,57 @@ def write_markdown(outcomes: list[Outcome], target: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# --- shards: each run also writes its outcomes as JSON; `python -m contracts merge` joins them -------------
+
+RUN_FILE = "contract.json"
+
+
+def write_json(outcomes: list[Outcome], target: str, shard: tuple[int, int] | None, path: Path) -> Path:
+    """What `merge_runs` reads back: the run's target, its shard (i, n) or None, and every outcome."""
+    data = {
+        "target": target,
+        "shard": list(shard) if shard else None,
+        "outcomes": [{**asdict(o), "operations": sorted(o.operations)} for o in outcomes],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    return path
+
+
+def _outcome(data: dict[str, Any]) -> Outcome:
+    failures = [Failure(**failure) for failure in data.pop("failures")]
+    return Outcome(**{**data, "operations": set(data["operations"]), "failures": failures})
+
+
+def merge_runs(paths: list[Path]) -> tuple[str, list[Outcome]]:
+    """The target and the outcomes (one per API) of the runs written to `paths` (`write_json`); ValueError,
+    with the cause, when a file is missing or unreadable, or when sharded runs miss or repeat a shard."""
+    runs = []
+    for path in paths:
+        try:
+            runs.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc.__class__.__name__}: {exc}") from exc
+    shards = sorted(tuple(run["shard"]) for run in runs if run["shard"])
+    if shards:
+        count = shards[0][1]
+        expected = [(i, count) for i in range(1, count + 1)]
+        if shards != expected or len(shards) != len(runs):
+            given = ", ".join(f"{i}/{n}" for i, n in shards) or "none"
+            raise ValueError(f"the runs are not shards 1/{count} to {count}/{count} once each: got {given}")
+    merged: dict[str, Outcome] = {}
+    for run in runs:
+        for outcome in map(_outcome, run["outcomes"]):
+            into = merged.setdefault(outcome.api, Outcome(outcome.api))
+            into.operations |= outcome.operations
+            into.cases += outcome.cases
+            into.failures += outcome.failures
+            into.errors += outcome.errors
+            into.unauthorized += outcome.unauthorized
+            into.responses += outcome.responses
+            into.successes += outcome.successes
+    targets = sorted({run["target"] for run in runs})
+    target = " + ".join(targets) + (f" ({len(shards)} shards)" if shards else "")
+    return target, [merged[api] for api in sorted(merged)]

@@ -6,11 +6,12 @@ import errno
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mocks.config import from_env
 from mocks.dx.admin import credentials_table
-from mocks.http.guard import exposure_warning
+from mocks.dx.fixtures import FixtureError
+from mocks.http.guard import exposure_refusals, exposure_warning
 from mocks.serve.cli import OneLineParser, add_arguments, export, port
 from mocks.serve.server import SpecError, build, load_specs, run
 from mocks.state.store import StateError
@@ -36,18 +37,23 @@ def banner(
     state_file: str | None = None,
     workers: int = 1,
     vendors: Sequence[Vendor] = VENDORS,
+    protected: bool = False,
+    upstreams: Mapping[str, str] | None = None,
 ) -> str:
     """What `python -m mocks` prints at start: each API's base URL, docs and credentials (`credentials`: slug
-    -> one line), the admin routes and where the state is kept."""
+    -> one line), the admin routes, where the state is kept and the upstreams proxied to."""
+    upstreams = upstreams or {}
     shown = f"[{host}]" if ":" in host else host
     lines = [f"Healthcare API mocks (seed {seed}) on http://{shown}:{port}/"]
     for api in vendors:
         base = f"http://{shown}:{port}{api.base_path}"
         lines.append(f"  {api.title:<18} {base}   docs: {base}/ui/")
         lines.append(f"  {'':<18} {credentials[api.slug]}")
-    lines.append(f"  Admin: http://{shown}:{port}/__mock   Health: http://{shown}:{port}/healthz")
+    token = " (Authorization: Bearer $ADMIN_TOKEN)" if protected else ""
+    lines.append(f"  Admin: http://{shown}:{port}/__mock{token}   Health: http://{shown}:{port}/healthz")
     kept = f"in the SQLite file {state_file} (survives restarts)" if state_file else "in memory (STATE=<file> keeps it)"
     lines.append(f"  State: {kept}, {workers} worker process{'es' if workers > 1 else ''}")
+    lines += [f"  Proxy: {api} -> {url} (drift: http://{shown}:{port}/__mock/drift)" for api, url in upstreams.items()]
     return "\n".join(lines)
 
 
@@ -84,18 +90,33 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    refusals = exposure_refusals(args.host, args.port, config, VENDORS)
+    if refusals:  # beyond loopback: an admin token, own credentials, CORS origins (mocks/http/guard.py)
+        print("\n".join(f"error: {reason}" for reason in refusals), file=sys.stderr)
+        return 2
     if not _port_is_free(args.host, args.port):
         print(f"error: port {args.port} on {args.host} is in use; pick another with PORT=... / --port", file=sys.stderr)
         return 2
     try:
         app = build(config)
-    except StateError as exc:  # the STATE file: named, with what is wrong and how to go on
+    except (StateError, FixtureError) as exc:  # the STATE or FIXTURES file: named, with what is wrong
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a spec or handler that does not load: say which, in one line
         return _could_not_start(exc)
     credentials = credentials_table(VENDORS, config)
-    print(banner(args.host, args.port, config.seed, credentials, config.state_file, workers), flush=True)
+    protected = bool(config.admin_token)
+    text = banner(
+        args.host,
+        args.port,
+        config.seed,
+        credentials,
+        config.state_file,
+        workers,
+        protected=protected,
+        upstreams=config.upstreams,
+    )
+    print(text, flush=True)
     warning = exposure_warning(args.host, args.port, config, VENDORS)
     if warning:
         print(warning, file=sys.stderr, flush=True)

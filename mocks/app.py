@@ -21,9 +21,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
 import specs
+from mocks import proxy
 from mocks.config import MockConfig
 from mocks.context import MockContext
-from mocks.dx import admin, tools
+from mocks.dx import admin, fixtures, tools
 from mocks.dx.journal import Journal, masks_of
 from mocks.http.compiled import JSONIFIER
 from mocks.http.errors import MockError, render, shape_for
@@ -178,6 +179,7 @@ def create_app(
     config = (config or MockConfig(seed=seed)).with_(**overrides).with_defaults(vendors)
     _validate_each_spec_once()
     context = MockContext(config=config, specs={api.name: specs.load(api.name) for api in vendors}, vendors=vendors)
+    proxy.load_examples(context)  # recorded examples (EXAMPLES=...), served with `Prefer: example=...`
     app = connexion.AsyncApp(__name__, specification_dir=str(specs.SPEC_DIR), middlewares=middleware_stack())
     validator_map = make_validator_map(config.max_body_bytes)
     resolvers = {}
@@ -233,8 +235,13 @@ def create_app(
         expose_headers=["Location", "Retry-After"],
     )
     dev = tools.install(app, context, journal)  # after CORS: the journal sits inside it
-    admin.mount(app, context, extra_routes=dev.routes, on_reset=(dev.journal.clear,))
+    proxied = proxy.install(app, context)  # after the journal, which then lists proxied exchanges; none: nothing
+    reload = fixtures.configured(context, after_reset=True)  # FIXTURES=...: after seeding, and after each reset
+    admin.mount(app, context, extra_routes=[*dev.routes, *proxied], on_reset=(dev.journal.clear, reload))
     rules()  # now as well: a feature installed without a rule fails here rather than at the first request
+    fresh = context.store.seeded_with() is None
     context.start()  # seeds, unless a state file already holds this seed's data
+    if fresh:  # a state file kept from an earlier run holds its fixtures already
+        fixtures.configured(context)()
     setattr(app, _CONTEXT_ATTRIBUTE, context)
     return app

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from mocks.values import Delay, parse_delay, parse_rate
 
 DEFAULT_CORS_ORIGINS = (r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?",)
+ADMIN_TOKEN_MIN = 16
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,19 @@ class MockConfig:
     # (host, port) `python -m mocks` listens on (--host/--port); None in process. Its host is a served name
     # unless it is a wildcard (0.0.0.0, ::); the landing page and the start-up warning say who can reach it.
     listen: tuple[str, int] | None = None
+    # A state fixture file (FIXTURES=...) loaded once the store is seeded, and again after each reset.
+    fixtures: str | None = None
+    # ADMIN_TOKEN: when set, the admin API (`/__mock/*`) answers only `Authorization: Bearer <it>`
+    # (mocks/http/guard.py); required to listen beyond loopback. Kept out of the repr (logs, tracebacks).
+    admin_token: str | None = field(default=None, repr=False)
+    # The validating proxy (mocks/proxy/): API name -> the vendor's (or a sandbox's) base URL its requests go
+    # to (UPSTREAM_<NAME>), the operationIds the mock still serves itself (MOCKED_<NAME>), and the folder
+    # upstream exchanges are recorded into (RECORD). No upstream: the proxy is not installed at all.
+    upstreams: Mapping[str, str] = field(default_factory=dict)
+    mocked: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    record_dir: str | None = None
+    examples_file: str | None = None  # EXAMPLES: named examples recorded by RECORD, added to the served specs
+    upstream_timeout_seconds: float = 30.0
 
     def conditions_for(self, api: str) -> Conditions:
         return self.conditions.get(api, Conditions())
@@ -173,10 +187,49 @@ def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return hosts
 
 
+def _admin_token(env: Mapping[str, str]) -> str | None:
+    """ADMIN_TOKEN, at least ADMIN_TOKEN_MIN characters (a short one is guessed)."""
+    token = _set(env, "ADMIN_TOKEN")
+    if token is not None and len(token.strip()) < ADMIN_TOKEN_MIN:
+        raise ValueError(
+            f"ADMIN_TOKEN has {len(token.strip())} characters; use at least {ADMIN_TOKEN_MIN}, "
+            "e.g. ADMIN_TOKEN=$(openssl rand -hex 32)"
+        )
+    return token.strip() if token is not None else None
+
+
 def _listen(env: Mapping[str, str]) -> tuple[str, int] | None:
     """MOCK_LISTEN=host:port, set by `python -m mocks` for the processes it starts."""
     host, _, port = (_set(env, "MOCK_LISTEN") or "").rpartition(":")
     return (host, int(port)) if host and port.isdigit() else None
+
+
+def _upstreams(env: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+    """UPSTREAM_<NAME>=<base URL> per API: an http(s) URL with a host, kept without its trailing slash."""
+    found = {}
+    for name in names:
+        variable = f"UPSTREAM_{name.upper()}"
+        url = (_set(env, variable) or "").strip()
+        if not url:
+            continue
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest.split("/")[0]:
+            raise ValueError(
+                f"{variable}={url!r} is not an http(s) base URL; use e.g. {variable}=https://sandbox.example.com/api"
+            )
+        found[name] = url.rstrip("/")
+    return found
+
+
+def _mocked(env: Mapping[str, str], names: Iterable[str]) -> dict[str, frozenset[str]]:
+    """MOCKED_<NAME>=createPatient,getPatient per API: operationIds the mock serves while the rest go upstream."""
+    found = {}
+    for name in names:
+        text = _set(env, f"MOCKED_{name.upper()}") or ""
+        operations = frozenset(part.strip() for part in text.split(",") if part.strip())
+        if operations:
+            found[name] = operations
+    return found
 
 
 def _credentials(env: Mapping[str, str], vendor: Configurable) -> dict[str, Any]:
@@ -213,4 +266,11 @@ def from_env(
         fast_path=env.get("FAST_PATH", "1") not in ("0", "false", "no"),
         allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
         listen=_listen(env),
+        fixtures=_set(env, "FIXTURES"),
+        admin_token=_admin_token(env),
+        upstreams=_upstreams(env, [vendor.name for vendor in vendors]),
+        mocked=_mocked(env, [vendor.name for vendor in vendors]),
+        record_dir=_set(env, "RECORD"),
+        examples_file=_set(env, "EXAMPLES"),
+        upstream_timeout_seconds=_seconds(env, "UPSTREAM_TIMEOUT", base.upstream_timeout_seconds),
     )

@@ -9,6 +9,7 @@ mock's defaults, the error body's shape. `add_source(path)` makes a spec kept el
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -19,7 +20,10 @@ from typing import Any
 import prance
 
 SPEC_DIR = Path(__file__).resolve().parent
-BUILD_DIR = SPEC_DIR.parent / "build"
+# A checkout caches resolved specs in its build/; an installed package in the user's cache, not site-packages.
+_CHECKOUT = (SPEC_DIR.parent / "pyproject.toml").exists()
+_USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "healthcare-api-mocks"
+BUILD_DIR = SPEC_DIR.parent / "build" if _CHECKOUT else _USER_CACHE
 # Every spec of this directory, by name (the file's stem): the APIs this repository serves and tests.
 _SOURCES: dict[str, Path] = {path.stem: path for path in sorted(SPEC_DIR.glob("*.yaml"))}
 APIS: tuple[str, ...] = tuple(_SOURCES)
@@ -120,13 +124,14 @@ def _resolved(api: str) -> dict[str, Any]:
             _cache[api] = json.loads(target.read_text())
         else:
             _cache[api] = bundle(api)
-            write(api, _cache[api])
+            with contextlib.suppress(OSError):  # a cache that cannot be written is only slower next time
+                write(api, _cache[api])
     return _cache[api]
 
 
 def write(api: str, document: dict[str, Any]) -> Path:
     """Write one resolved document under build/ and return its path."""
-    BUILD_DIR.mkdir(exist_ok=True)
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
     target = BUILD_DIR / f"{api}.json"
     tmp = target.with_suffix(f".json.{os.getpid()}.tmp")  # one per process: parallel test workers
     tmp.write_text(json.dumps(document, indent=2, sort_keys=False))

@@ -10,8 +10,14 @@ Admin API (documented in README):
 - `GET  /__mock/summary`            seed, record counts per collection (for the landing page), and
                                     `fastPath`: requests the compiled plans served, and those handed on to
                                     Connexion's chain by reason (mocks/http/fast_path.py)
+- `GET  /__mock/fixtures`           the state as a state fixture document; `POST` loads one (mocks/dx/fixtures.py)
+- `GET  /__mock/drift`              with `UPSTREAM_<API>` set: the validating proxy's findings (mocks/proxy/);
+                                    `DELETE` empties them
 - API-specific routes contributed by each API's handlers (`admin_routes()`), e.g. advancing an order.
 Those that change state (POST, DELETE) take no body or a JSON one, and refuse a foreign `Origin`.
+With ADMIN_TOKEN set (required beyond loopback), every route but `/`, `/apis.json`, `/healthz` and the
+page's static files needs `Authorization: Bearer <ADMIN_TOKEN>` (mocks/http/guard.py), and the landing
+page and start-up banner name the credential variables instead of their values.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from mocks.config import MockConfig
 from mocks.context import MockContext
 from mocks.dx.routes import landing_page
 from mocks.dx.safejson import JSONResponse, redacted
-from mocks.http.guard import admin_only, reach
+from mocks.http.guard import admin_only, public_route, reach
 from mocks.vendor import Vendor
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -47,8 +53,15 @@ def apis_index(request: Request, vendors: Sequence[Vendor]) -> list[dict[str, st
 
 
 def credentials_table(vendors: Sequence[Vendor], config: MockConfig) -> dict[str, str]:
-    """Slug -> how to send that API's credentials, one line each (landing page, start-up banner)."""
-    return {vendor.slug: vendor.hint(config.credentials_for(vendor.name)) for vendor in vendors}
+    """Slug -> how to send that API's credentials, one line each (landing page, start-up banner); with an
+    admin token (a shared mock), secrets as their variables (`$IMPILO_API_KEY`): the page is public."""
+    table = {}
+    for vendor in vendors:
+        values = dict(config.credentials_for(vendor.name))
+        if config.admin_token:
+            values.update({s.field: f"${s.env}" for s in vendor.settings if s.secret})
+        table[vendor.slug] = vendor.hint(values)
+    return table
 
 
 def mount(
@@ -69,7 +82,7 @@ def mount(
 
     @route("/", "GET")
     async def index(request: Request) -> Response:
-        config, (where, exposed) = context.config, reach(context.config.listen)
+        config, (where, exposed) = context.config, reach(context.config.listen, bool(context.config.admin_token))
         vendors = context.vendors
         page = landing_page(
             apis_index(request, vendors), credentials_table(vendors, config), config.seed, where, exposed
@@ -111,7 +124,9 @@ def mount(
         for path, methods, endpoint in getattr(service, "admin_routes", list)():
             routes.append((path, methods, endpoint))
 
-    # Calls that change state take JSON or nothing, from an allowed Origin (CSRF): mocks/http/guard.py.
+    # Calls that change state take JSON or nothing, from an allowed Origin (CSRF); with ADMIN_TOKEN, all but
+    # the public routes need it: mocks/http/guard.py.
     for path, methods, endpoint in routes:
-        checked = admin_only(endpoint, context.config.cors_origin_regex)
+        token = None if public_route(path) else context.config.admin_token
+        checked = admin_only(endpoint, context.config.cors_origin_regex, token)
         app.add_url_rule(path, endpoint.__name__ + path, checked, methods=methods)

@@ -1,10 +1,12 @@
 """The mock's developer routes: the journal (`/__mock/requests`), a state summary for the landing page
 (`/__mock/summary`: record counts, and what the fast path served and handed on to Connexion's chain, by
-reason), the landing page itself (`/`) and its static files (`/__mock/static/<name>`)."""
+reason), state fixtures (`/__mock/fixtures`), the landing page itself (`/`) and its static files
+(`/__mock/static/<name>`)."""
 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -13,13 +15,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mocks.context import MockContext
+from mocks.dx import fixtures
 from mocks.dx.journal import FILTERS, Journal
 from mocks.dx.safejson import JSONResponse
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Route = tuple[str, list[str], Endpoint]
 MAX_LIMIT_DIGITS = 18
-STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+STATIC_TYPES = {"app.js": "text/javascript", "browser.js": "text/javascript", "style.css": "text/css",
+                "index.html": "text/html"}  # fmt: skip
 
 
 def static_text(name: str) -> str:
@@ -81,8 +85,24 @@ def routes(context: MockContext, journal: Journal) -> list[Route]:
             return JSONResponse({"message": f"no static file {name!r}"}, status_code=404)
         return Response(static_text(name), media_type=STATIC_TYPES[name], headers={"Cache-Control": "no-cache"})
 
+    async def fixture_document(request: Request) -> Response:
+        """`GET`: the state as a fixture document; `POST`: load one (JSON), all or nothing."""
+        if request.method == "GET":
+            return JSONResponse(fixtures.export(context))
+        try:
+            document = json.loads(await request.body() or b"null")
+        except ValueError as exc:
+            refused = fixtures.FixtureError([fixtures.Problem("<request body>", expected=f"JSON ({exc})")])
+            return JSONResponse(fixtures.problem_body(refused), status_code=400)
+        try:
+            loaded = fixtures.load(context, document)
+        except fixtures.FixtureError as exc:
+            return JSONResponse(fixtures.problem_body(exc), status_code=422)
+        return JSONResponse({"loaded": loaded})
+
     return [
         ("/__mock/requests", ["GET", "DELETE"], requests),
+        ("/__mock/fixtures", ["GET", "POST"], fixture_document),
         ("/__mock/summary", ["GET"], summary),
         ("/__mock/static/{name}", ["GET"], static),
     ]

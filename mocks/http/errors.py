@@ -84,6 +84,7 @@ KINDS: dict[str, tuple[int, str]] = {
     "too_large": (413, "PayloadTooLargeError"),
     "unsupported_media_type": (415, "UnsupportedMediaTypeError"),
     "server_error": (500, "InternalServerError"),
+    "bad_gateway": (502, "BadGatewayError"),  # the validating proxy's upstream could not be reached
 }
 
 Renderer = Callable[[MockError, int, str], dict[str, Any]]

@@ -9,6 +9,12 @@
 - `admin_only`: the admin routes that change state take no body or a JSON one (a cross-site HTML form or a
   `text/plain` fetch is not JSON: 415) and, when a browser sends `Origin`, only from an origin the CORS
   settings allow or the page's own (403 otherwise).
+- `admin_only` also asks for the admin token when `ADMIN_TOKEN` is set: every mounted route but the public
+  ones (`public_route`: the landing page, its script and style, `/apis.json`, `/healthz`) answers 401 without
+  `Authorization: Bearer <ADMIN_TOKEN>` and 403 with another token. Vendor routes are not mounted here:
+  their path (the fast path included) never looks at it.
+- `exposure_refusals`: why `python -m mocks` will not listen beyond loopback as configured (no ADMIN_TOKEN,
+  a vendor secret at its public default, CORS_ORIGINS not set), one line each.
 - `reach` and `exposure_warning`: one line for the landing page, and the start-up warning when the mock
   listens on more than the loopback interface.
 """
@@ -16,6 +22,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import ipaddress
 import re
 import socket
@@ -28,10 +35,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.config import Configurable, MockConfig
+from mocks.config import DEFAULT_CORS_ORIGINS, Configurable, MockConfig
 from mocks.http.errors import MockError, Owner, error_messages
 
-__all__ = ["HostGuard", "admin_only", "exposure_warning", "is_loopback", "reach", "served_names"]
+__all__ = [
+    "HostGuard",
+    "admin_only",
+    "exposure_refusals",
+    "exposure_warning",
+    "is_loopback",
+    "public_route",
+    "reach",
+    "served_names",
+]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
@@ -40,6 +56,11 @@ VERDICTS_KEPT = 256  # distinct Host values remembered; forgotten all at once be
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MEDIA = "application/json"
 WIDTH = 104  # the start-up warning's lines
+# Mounted routes anyone who may reach the mock gets, ADMIN_TOKEN or not: they hold no stored data (the
+# landing page shows credential variables, not values, when a token is set: mocks/dx/admin.py).
+PUBLIC_ROUTES = frozenset({"/", "/apis.json", "/healthz"})
+PUBLIC_PREFIXES = ("/__mock/static/",)
+TOKEN_HELP = "send Authorization: Bearer <ADMIN_TOKEN> (the landing page asks for it once per tab)"
 
 
 class Credentialed(Configurable, Protocol):
@@ -172,12 +193,36 @@ def _not_json(given: str) -> Response:
     )  # fmt: skip
 
 
-def admin_only(endpoint: Endpoint, cors_origin_regex: str) -> Endpoint:
-    """`endpoint` with the admin checks on requests that change state (POST, PUT, PATCH, DELETE)."""
+def public_route(path: str) -> bool:
+    """Whether a mounted route is served without the admin token."""
+    return path in PUBLIC_ROUTES or path.startswith(PUBLIC_PREFIXES)
+
+
+def _token_refusal(request: Request, token: bytes) -> Response | None:
+    """401 without a bearer token, 403 with one that is not `token` (compared in constant time), else None."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return JSONResponse(
+            {"message": f"the admin API needs the admin token: {TOKEN_HELP}"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="mock admin"'},
+        )
+    # Starlette decodes header bytes as latin-1: encoding back gives the bytes sent (a UTF-8 token's too).
+    if not hmac.compare_digest(given.strip().encode("latin-1"), token):
+        return JSONResponse({"message": "the admin token sent is not this mock's ADMIN_TOKEN"}, status_code=403)
+    return None
+
+
+def admin_only(endpoint: Endpoint, cors_origin_regex: str, admin_token: str | None = None) -> Endpoint:
+    """`endpoint` with the admin checks: the admin token on every request when `admin_token` is given, and
+    the origin and body checks on requests that change state (POST, PUT, PATCH, DELETE)."""
     origins = re.compile(cors_origin_regex)
+    token = admin_token.encode("utf-8") if admin_token else None
 
     @functools.wraps(endpoint)
     async def checked(request: Request) -> Response:
+        if token is not None and (refused := _token_refusal(request, token)) is not None:
+            return refused
         if request.method in STATE_CHANGING:
             refusal = _refusal(request, origins)
             if refusal is None and "content-type" not in request.headers and await request.body():
@@ -189,9 +234,9 @@ def admin_only(endpoint: Endpoint, cors_origin_regex: str) -> Endpoint:
     return checked
 
 
-def reach(listen: tuple[str, int] | None) -> tuple[str, bool]:
+def reach(listen: tuple[str, int] | None, protected: bool = False) -> tuple[str, bool]:
     """Where the mock listens and who can reach it, one sentence for the landing page ("" in process), and
-    whether other machines can."""
+    whether other machines can; `protected`: the admin API asks for ADMIN_TOKEN."""
     if listen is None:
         return "", False
     host, port = listen
@@ -199,9 +244,8 @@ def reach(listen: tuple[str, int] | None) -> tuple[str, bool]:
     if is_loopback(host):
         return f"Listening on {where}: reachable from this machine only.", False
     every = " (every interface)" if _is_wildcard(host) else ""
-    sentence = (
-        f"Listening on {where}{every}: reachable from other machines. The admin API (/__mock) has no authentication."
-    )
+    admin = "needs the admin token (ADMIN_TOKEN)" if protected else "has no authentication"
+    sentence = f"Listening on {where}{every}: reachable from other machines. The admin API (/__mock) {admin}."
     return sentence, True
 
 
@@ -222,13 +266,40 @@ def _listed(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+def exposure_refusals(host: str, port: int, config: MockConfig, vendors: Sequence[Credentialed]) -> list[str]:
+    """Why the mock may not listen on `host` as configured, one line each (none on loopback): beyond this
+    machine the admin API needs ADMIN_TOKEN, every vendor secret its own value, and CORS its origins."""
+    if is_loopback(host):
+        return []
+    where = f"listening on {_literal(host)}:{port} reaches other machines"
+    found = []
+    if not config.admin_token:
+        found.append(
+            f"{where}, so the admin API needs a token: set ADMIN_TOKEN (e.g. ADMIN_TOKEN=$(openssl rand -hex 32)) "
+            "and send Authorization: Bearer <ADMIN_TOKEN> to /__mock"
+        )
+    _, variables = _default_credentials(config, vendors)
+    if variables:
+        are = "is the public mock default" if len(variables) == 1 else "are the public mock defaults"
+        found.append(f"{where}, so the vendor credentials must be your own: {_listed(variables)} {are}; set them")
+    if config.cors_origin_regex == "|".join(DEFAULT_CORS_ORIGINS):
+        found.append(
+            f"{where}, so CORS must name your frontends: set CORS_ORIGINS to a regex of their origins, "
+            r"e.g. CORS_ORIGINS='https://app\.example\.com(:\d+)?'"
+        )
+    return found
+
+
 def exposure_warning(host: str, port: int, config: MockConfig, vendors: Sequence[Credentialed]) -> str | None:
     """The start-up warning for a mock serving `vendors` and listening beyond loopback (None when it is not)."""
     if is_loopback(host):
         return None
     where = f"{_literal(host)}:{port}" + (" (every network interface)" if _is_wildcard(host) else "")
     points = [
-        "The admin API (/__mock) has no authentication: anyone who reaches the port can read every stored "
+        "The admin API (/__mock) answers only requests with the admin token (ADMIN_TOKEN); the vendor APIs "
+        "those with the credentials set. Both travel in plain HTTP: put a TLS proxy in front (docs/DEPLOY.md)."
+        if config.admin_token
+        else "The admin API (/__mock) has no authentication: anyone who reaches the port can read every stored "
         "record (/__mock/state) and the request journal with its headers and bodies, and reset the state.",
     ]
     titles, variables = _default_credentials(config, vendors)

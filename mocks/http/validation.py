@@ -5,7 +5,8 @@ are Connexion's own, subclassed to collect all errors (Connexion stops at the fi
 `MAX_VIOLATIONS` are collected, mocks/http/errors.py), to check formats by the mock's one format table
 (mocks/http/formats.py, the same for responses), and to turn malformed, non-UTF-8, too deep or oversized
 bodies into 4xx errors in the vendor's shape (one parse for both request paths: mocks/http/jsonbody.py).
-Integer path segments Python cannot convert are left as text for validation to refuse (`middleware_stack`).
+Integer path segments Python cannot convert are left as text for validation to refuse (`middleware_stack`),
+and a Content-Type sent to an operation that takes no body is ignored, as servers ignore it (`BodilessOperations`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ExtraParameterProblem
 from connexion.frameworks.starlette import IntegerConverter
 from connexion.json_schema import Draft4RequestValidator
+from connexion.middleware.abstract import ROUTING_CONTEXT, AbstractSpecAPI, SpecMiddleware
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.uri_parsing import OpenAPIURIParser
@@ -25,7 +27,7 @@ from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import ValidationError
 from starlette.convertors import register_url_convertor
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mocks.http import jsonbody
 from mocks.http.compiled import NESTED_MANY, NESTED_ONE, RESPONSE_VALIDATORS, _IdentityCache, to_json_schema
@@ -74,12 +76,42 @@ def _integer_paths(app: ASGIApp) -> ASGIApp:
     return app
 
 
+class BodilessOperations(SpecMiddleware):
+    """Drops the Content-Type of a request to an operation that documents no request body.
+
+    Servers ignore the body of such a request (a GET sent as `multipart/form-data` with nothing in it is
+    served like any GET), but Connexion parses every form-typed request's body for its files and answers a
+    400 the operation does not document when that fails. Placed right after Connexion's routing, which names
+    the operation.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.bodiless: set[tuple[str, str]] = set()  # (API base path, operationId)
+
+    def add_api(self, specification: t.Any, **kwargs: t.Any) -> None:
+        base_path = AbstractSpecAPI(specification, base_path=kwargs.get("base_path")).base_path
+        for item in specification["paths"].values():
+            for operation in item.values():
+                if isinstance(operation, dict) and "operationId" in operation and "requestBody" not in operation:
+                    self.bodiless.add((base_path, operation["operationId"]))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get(ROUTING_CONTEXT, {}) if scope["type"] == "http" else {}
+        if (routing.get("api_base_path"), routing.get("operation_id")) in self.bodiless:
+            headers = scope["headers"]
+            if any(name == b"content-type" for name, _ in headers):
+                scope = {**scope, "headers": [(name, value) for name, value in headers if name != b"content-type"]}
+        await self.app(scope, receive, send)
+
+
 def middleware_stack() -> list[t.Any]:
-    """Connexion's default middleware stack plus the converter step just outside its routing (a new list
-    per app: Connexion inserts the app's own middleware into it)."""
+    """Connexion's default middleware stack plus the converter step just outside its routing and the
+    bodiless-operation step just inside it (a new list per app: Connexion inserts the app's own middleware
+    into it)."""
     stack: list[t.Any] = []
     for middleware in ConnexionMiddleware.default_middlewares:
-        stack += [_integer_paths, middleware] if middleware is RoutingMiddleware else [middleware]
+        stack += [_integer_paths, middleware, BodilessOperations] if middleware is RoutingMiddleware else [middleware]
     return stack
 
 

@@ -18,6 +18,7 @@ ENV_FLAGS: dict[str, tuple[str, str]] = {
     "--journal-size": ("JOURNAL_SIZE", "requests kept by /__mock/requests (default 500)"),
     "--state": ("STATE", "SQLite file keeping the state across restarts and workers (default: in memory)"),
     "--workers": ("WORKERS", "worker processes sharing one state; more than 1 needs STATE (default 1)"),
+    "--fixtures": ("FIXTURES", "a state fixture file (YAML or JSON) loaded after the seed and after each reset"),
 }
 
 

@@ -107,3 +107,35 @@ def test_landing_page_shows_the_apis_live_traffic_and_resets_when_used_in_a_brow
             httpx.get(f"{server.url}{base('impilo')}/patient/{created.json()['id']}", headers=IMPILO_KEY).status_code
             == 404
         )
+
+
+def test_landing_page_asks_for_the_admin_token_and_then_shows_and_resets_the_state_when_shared(browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    token = "landing-page-admin-token-0123"
+    page = browser.new_page(viewport={"width": 1360, "height": 1000})
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    # Chromium logs each refused fetch (401, 403) as a console error: those are the point here.
+    page.on("console", lambda m: m.type == "error" and "status of 40" not in m.text and problems.append(m.text))
+    try:
+        with LiveServer(seed=0, admin_token=token, listen=("0.0.0.0", 8000)) as server:
+            summary = httpx.get(f"{server.url}/__mock/summary", headers={"Authorization": f"Bearer {token}"}).json()
+            page.goto(f"{server.url}/")
+            expect(page.locator(".api").nth(1)).to_contain_text("Impilo-API-Key: $IMPILO_API_KEY")
+            expect(page.locator("#token-form")).to_be_visible()
+            expect(page.locator("#live")).to_contain_text("admin token needed")
+            page.fill("#token", "not-the-admin-token-at-all")
+            page.click("#token-form button")
+            expect(page.locator("#token-form")).to_be_visible()
+            page.fill("#token", token)
+            page.click("#token-form button")
+            expect(page.locator("#token-form")).to_be_hidden()
+            expect(page.locator("#live")).to_contain_text("live")
+            patients = page.locator('[data-collection="impilo.patients"] b')
+            expect(patients).to_have_text(str(summary["collections"]["impilo"]["patients"]))
+            page.click("#reset")
+            expect(page.locator(".toast")).to_contain_text("Reset to seed 0")
+    finally:
+        page.close()
+    assert problems == [], f"the page logged errors: {problems}"

@@ -3,6 +3,7 @@ from and what they carry (CSRF), and what the mock says when it listens beyond t
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -291,21 +292,27 @@ def test_exposure_warning_is_none_when_listening_on_loopback(host: str) -> None:
     assert exposure_warning(host, 8000, MockConfig(), VENDORS) is None
 
 
-def test_python_m_mocks_warns_on_stderr_when_started_on_every_interface() -> None:
-    port = free_port()
+def test_python_m_mocks_warns_and_asks_for_the_admin_token_when_started_on_every_interface() -> None:
+    port, token = free_port(), "a-shared-mock-admin-token"
+    shared = {"ADMIN_TOKEN": token, "CORS_ORIGINS": r"https://app\.example\.com", "IMPILO_API_KEY": "own-1",
+              "HEIDI_API_KEY": "own-2", "HEIDI_JWT_SECRET": "own-3" * 8, "LEGIT_HEALTH_TOKEN": "own-4"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "mocks", "--host", "0.0.0.0", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **shared},
     )  # fmt: skip
+    root = f"http://127.0.0.1:{port}"
     try:
-        wait_for_health(f"http://127.0.0.1:{port}/healthz", alive=lambda: process.poll() is None)
-        page = httpx.get(f"http://127.0.0.1:{port}/").text
+        wait_for_health(f"{root}/healthz", alive=lambda: process.poll() is None)
+        page = httpx.get(f"{root}/").text
+        sent = ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": f"Bearer {token}"})
+        answers = [httpx.get(f"{root}/__mock/state", headers=headers).status_code for headers in sent]
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert stderr.startswith(f"WARNING: the mock listens on 0.0.0.0:{port} (every network interface)")
-    assert "no authentication" in " ".join(stderr.split()) and "public defaults" in " ".join(stderr.split())
-    assert f"0.0.0.0:{port}" in page and "reachable from other machines" in page
+    assert "only requests with the admin token" in " ".join(stderr.split()) and token not in stderr
+    assert f"0.0.0.0:{port}" in page and "reachable from other machines" in page and "own-1" not in page
+    assert answers == [401, 403, 200]
 
 
 @pytest.mark.parametrize(

@@ -299,3 +299,32 @@ def test_a_refused_request_is_not_logged_as_an_error(client: TestClient, caplog:
         assert client.post(f"{base('impilo')}/patient", json={}, headers=IMPILO_KEY).status_code == 400
         assert client.get(f"{base('impilo')}/patient/99999999", headers=IMPILO_KEY).status_code == 404
     assert [r for r in caplog.records if r.name == "mocks.http.errors"] == []
+
+
+@pytest.mark.parametrize("fast_path", PATHS)
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded", "text/plain"])
+def test_a_read_sent_with_a_body_type_and_no_body_is_served_like_any_read(
+    make_client: Callable[..., TestClient], fast_path: bool, content_type: str
+) -> None:
+    """A GET takes no body, so its Content-Type is ignored (Connexion would parse the empty form and 400)."""
+    client = make_client(fast_path=fast_path)
+    reads = {
+        "impilo": "/patient/1234",
+        "heidi": "/patient-profiles",
+        "legit_health": "/patients?externalIds[]=a449666c710c",
+    }
+    for api, path in reads.items():
+        auth = credentials(client, api)
+        plain = client.get(f"{base(api)}{path}", headers=auth)
+        typed = client.get(f"{base(api)}{path}", headers={**auth, "Content-Type": content_type})
+        assert (plain.status_code, typed.status_code) == (200, 200), (api, typed.text[:300])
+        assert typed.json() == plain.json()
+
+
+@pytest.mark.parametrize("fast_path", PATHS)
+def test_a_create_sent_as_a_form_it_does_not_take_is_still_refused_in_the_vendors_shape(
+    make_client: Callable[..., TestClient], fast_path: bool
+) -> None:
+    client = make_client(fast_path=fast_path)
+    created = client.post(f"{base('impilo')}/patient", headers={**IMPILO_KEY, "Content-Type": "multipart/form-data"})
+    assert created.status_code == 415 and is_vendor_error("impilo", created), created.text[:300]

@@ -34,7 +34,8 @@ REQUIRED_OPERATIONS = {
     },
     "legit_health": {
         "createPatient", "getPatients", "patchPatient", "getPatientsAuthTokens", "createEpisodeOfCare",
-        "getEpisodesOfCare", "patchEpisodeOfCare", "createEncounter",
+        "getEpisodesOfCare", "patchEpisodeOfCare", "createEncounter", "createPractitioner",
+        "getPractitionerSpecialties", "getPractitionerAuthTokens",
     },
 }  # fmt: skip
 

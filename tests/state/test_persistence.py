@@ -191,7 +191,8 @@ def test_ids_stay_unique_and_totals_exact_when_two_servers_on_one_file_take_1000
             if n % 3 == 1:
                 r = http.post(f"{url}{HEIDI}/patient-profiles", json={"first_name": f"C{n}"}, headers=auth)
                 return "heidi", r.json()["data"]["id"] if r.status_code == 200 else r.text
-            r = http.post(f"{url}{LEGIT}/patients", json={"externalId": f"load-{n}"}, headers=LEGIT_AUTH)
+            r = http.post(f"{url}{LEGIT}/patients", json={"externalId": f"load-{n}", "phone": "+1-202-555-0100"},
+                       headers=LEGIT_AUTH)  # fmt: skip
             return "legit", r.json()["id"] if r.status_code == 201 else r.text
 
         created = in_threads(create, range(1000))

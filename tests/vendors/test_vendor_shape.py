@@ -16,7 +16,7 @@ import mocks.vendors
 import specs
 
 REQUIRED_MODULES = ("handlers", "records", "rules", "seed", "auth", "errors")
-HOOKS = frozenset({"seed", "admin_routes"})  # public methods the app calls that are not operations
+HOOKS = frozenset({"seed", "admin_routes", "fixtures"})  # public methods the app calls that are not operations
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # module -> the modules of its own package it must not import: records <- rules <- handlers; seed beside
 FORBIDDEN_IMPORTS = {

@@ -31,8 +31,33 @@ function pretty(value) {
   return typeof value === "string" ? value : JSON.stringify(value, null, 2);
 }
 
+// A shared mock (ADMIN_TOKEN set) answers its admin API only with `Authorization: Bearer <token>`: on a 401
+// or 403 the page shows a token field; the token is kept for this tab only (sessionStorage), never in a URL.
+const TOKEN_KEY = "mockAdminToken";
+
+async function adminFetch(url, options) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const response = await fetch(url, { ...options, headers });
+  if (response.status === 401 || response.status === 403) {
+    document.getElementById("token-form").hidden = false;
+    const error = new Error(`${url}: HTTP ${response.status} (admin token needed)`);
+    error.needsToken = true;
+    throw error;
+  }
+  return response;
+}
+
+document.getElementById("token-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, document.getElementById("token").value.trim());
+  document.getElementById("token").value = "";
+  event.target.hidden = true;
+  await refresh();
+});
+
 async function getJson(url) {
-  const response = await fetch(url, { cache: "no-store" });
+  const response = await adminFetch(url, { cache: "no-store" });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
 }
@@ -143,7 +168,7 @@ async function refresh() {
     live.textContent = `live · updated ${time(new Date().toISOString())}`;
   } catch (error) {
     live.className = "live off";
-    live.textContent = "offline: is the mock running?";
+    live.textContent = error.needsToken ? "admin token needed (ADMIN_TOKEN)" : "offline: is the mock running?";
   }
 }
 
@@ -156,7 +181,7 @@ function toast(message) {
 }
 
 async function post(url, method) {
-  const response = await fetch(url, { method });
+  const response = await adminFetch(url, { method });
   if (!response.ok) throw new Error(`${method} ${url}: HTTP ${response.status}`);
   return response.status === 204 ? {} : response.json();
 }

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.vendors.heidi import rules
+from mocks.dx.fixtures import Kind
+from mocks.vendors.heidi import fixtures, rules
 from mocks.vendors.heidi import seed as seeding
 from mocks.vendors.heidi.auth import issue_jwt
 from mocks.vendors.heidi.records import (
@@ -46,6 +47,10 @@ class Handlers:
 
     def seed(self) -> None:
         seeding.seed(self.context, self.records)
+
+    def fixtures(self) -> list[Kind]:
+        """The collections state fixtures load and export, and how (mocks/dx/fixtures.py)."""
+        return fixtures.kinds(self.context, self.records)
 
     # Authentication
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.vendors.legit_health import messages, rules
+from mocks.dx.fixtures import Kind
+from mocks.vendors.legit_health import fixtures, messages, rules
 from mocks.vendors.legit_health import seed as seeding
-from mocks.vendors.legit_health.records import PATIENT_FIELDS, Records, iso
+from mocks.vendors.legit_health.records import PATIENT_FIELDS, SPECIALITIES, Records, iso
 
 Reply = tuple[Any, int]
 
@@ -30,13 +31,55 @@ class Handlers:
     def seed(self) -> None:
         seeding.seed(self.context, self.records)
 
+    def fixtures(self) -> list[Kind]:
+        """The collections state fixtures load and export, and how (mocks/dx/fixtures.py)."""
+        return fixtures.kinds(self.context, self.records)
+
+    # --- practitioners ---
+
+    async def create_practitioner(self, body: dict[str, Any], **_: Any) -> Reply:
+        with self.records.lock:
+            rules.check_speciality(body.get("speciality"))
+            rules.check_new_external_id(self.records.practitioners, "practitioner", body["externalId"])
+            practitioner = self.records.add_practitioner(body, "pending", iso(_now()))  # until they confirm
+            messages.send_practitioner_verification(self.context.outbox, practitioner)
+            return practitioner, 201
+
+    async def get_practitioners(self, external_ids: list[str], **_: Any) -> Reply:
+        found = (self.records.practitioners.find_unique("externalId", x) for x in dict.fromkeys(external_ids))
+        return [p for p in found if p is not None], 200
+
+    async def get_practitioner_specialties(self, **_: Any) -> Reply:
+        return list(SPECIALITIES), 200
+
+    async def get_practitioner(self, practitioner_id: str, **_: Any) -> Reply:
+        return self.records.practitioner(practitioner_id), 200
+
+    async def get_practitioner_auth_tokens(
+        self, practitioner_id: str, send_link_to_practitioner_by_email: bool = False, **_: Any
+    ) -> Reply:
+        with self.records.lock:
+            practitioner = self.records.practitioner(practitioner_id)
+            tokens = self._tokens(("practitionerId", practitioner["id"]))
+            if send_link_to_practitioner_by_email:
+                messages.send_login_link(self.context.outbox, practitioner, tokens["loginLink"], "practitionerId")
+            return tokens, 200
+
+    def _tokens(self, owner: tuple[str, str]) -> dict[str, Any]:
+        issued = self.records.issue_tokens(owner, _now(), rules.TOKEN_TTL)
+        tokens = {key: issued[key] for key in ("token", "refresh_token", "expiresAt")}
+        tokens["loginLink"] = rules.login_link(issued["token"], issued["refresh_token"])
+        return tokens
+
     # --- patients ---
 
     async def create_patient(self, body: dict[str, Any], **_: Any) -> Reply:
         now = iso(_now())
         with self.records.lock:
-            rules.check_new_external_id(self.records, body["externalId"])
-            patient = self.records.add_patient(body, "pending", now)  # until the patient confirms
+            rules.check_new_external_id(self.records.patients, "patient", body["externalId"])
+            practitioner_id = rules.practitioner_reference(self.records, body.get("practitionerId"))
+            fields = {**body, "practitionerId": practitioner_id}
+            patient = self.records.add_patient(fields, "pending", now)  # until the patient confirms
             for condition in body.get("conditions", []):
                 self.records.add_condition(patient["id"], condition["pathologyCode"], condition["bodySite"], now)
             messages.send_verifications(self.context.outbox, patient, messages.VERIFICATIONS)
@@ -53,8 +96,11 @@ class Handlers:
         now = _now()
         with self.records.lock:
             patient = self.records.patient(patient_id)
+            given = dict(body)
+            if "practitionerId" in given:
+                given["practitionerId"] = rules.practitioner_reference(self.records, given["practitionerId"])
             rules.run_commands(self.records, patient, body.get("conditions", []), now)
-            changes = {f: body[f] for f in PATIENT_FIELDS if f in body and body[f] != patient[f]}
+            changes = {f: given[f] for f in PATIENT_FIELDS if f in given and given[f] != patient[f]}
             patient = self.records.patients.put(patient["id"], {**patient, **changes, "updatedAt": iso(now)})
             if patient["verificationStatus"] == "pending":
                 messages.send_verifications(self.context.outbox, patient, changes)
@@ -67,9 +113,7 @@ class Handlers:
             patient = self.records.patient(patient_id)
             if send_link_to_patient_by_email:
                 rules.check_email_for_link(patient)
-            issued = self.records.issue_tokens(patient["id"], _now(), rules.TOKEN_TTL)
-            tokens = {key: issued[key] for key in ("token", "refresh_token", "expiresAt")}
-            tokens["loginLink"] = rules.login_link(issued["token"], issued["refresh_token"])
+            tokens = self._tokens(("patientId", patient["id"]))
             if send_link_to_patient_by_email:
                 messages.send_login_link(self.context.outbox, patient, tokens["loginLink"])
             return tokens, 200
@@ -107,6 +151,7 @@ class Handlers:
         now = _now()
         with self.records.lock:
             episode = self.records.episode(episode_of_care_id)
+            practitioner_id = rules.practitioner_reference(self.records, body.get("practitionerId"))
             encounter = self.records.add_encounter(
                 episode["id"],
                 body["planned_for"],
@@ -114,6 +159,7 @@ class Handlers:
                 iso(now),
                 body.get("externalId"),
                 body.get("notes"),
+                practitioner_id,
             )
             return encounter, 201
 

@@ -1,4 +1,5 @@
-"""What Legit.Health 'sends' to patients: verification email/SMS and the login-link email (outbox only)."""
+"""What Legit.Health 'sends': verification email/SMS to patients, a verification email to practitioners and
+the login-link email to both (outbox only)."""
 
 from __future__ import annotations
 
@@ -49,15 +50,25 @@ def send_verifications(outbox: Outbox, patient: Record, fields: Iterable[str]) -
             outbox.record(API, channel, patient[field], subject, body, patientId=patient["id"], kind="verification")
 
 
-def send_login_link(outbox: Outbox, patient: Record, link: str) -> None:
-    body = f"{_greeting(patient)}\n\nOpen Legit.Health without logging in:\n{link}\n"
+def send_practitioner_verification(outbox: Outbox, practitioner: Record) -> None:
+    """The email a new practitioner confirms the account with (vendor: practitioners page)."""
+    body = (
+        f"{_greeting(practitioner)}\n\nYour organisation connected you with Legit.Health. "
+        f"Confirm your account with this code: {verification_code(practitioner)}\n"
+    )
     outbox.record(
         API,
         "email",
-        patient["email"],
-        "Your Legit.Health login link",
+        practitioner["email"],
+        "Confirm your Legit.Health account",
         body,
-        patientId=patient["id"],
-        kind="loginLink",
-        link=link,
+        practitionerId=practitioner["id"],
+        kind="verification",
     )
+
+
+def send_login_link(outbox: Outbox, person: Record, link: str, owner: str = "patientId") -> None:
+    """The login link, emailed to a patient (`owner="patientId"`) or a practitioner (`"practitionerId"`)."""
+    body = f"{_greeting(person)}\n\nOpen Legit.Health without logging in:\n{link}\n"
+    extra = {owner: person["id"], "kind": "loginLink", "link": link}
+    outbox.record(API, "email", person["email"], "Your Legit.Health login link", body, **extra)

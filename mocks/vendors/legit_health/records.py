@@ -1,7 +1,8 @@
 """The Legit.Health resources in the shared store, their views, and the mutations that keep them consistent.
 
-Collections (all uuid ids): `patients` (unique `externalId`), `conditions` (with their `patientId`),
-`episodesOfCare`, `encounters` and `authTokens`. A condition's `status` always follows its episodes: `active`
+Collections (all uuid ids): `practitioners` and `patients` (each with a unique `externalId`), `conditions`
+(with their `patientId`), `episodesOfCare`, `encounters` and `authTokens` (each for one patient or one
+practitioner). A condition's `status` always follows its episodes: `active`
 while one of them is active, else `paused` (and then no longer tracked). Timestamps are stored as the API
 writes them (`iso`).
 """
@@ -16,7 +17,20 @@ from mocks.http.errors import not_found
 from mocks.state.store import Collection, Record, Store
 
 API = "legit_health"
-PATIENT_FIELDS = ("firstName", "lastName", "email", "phone", "birthDate", "gender", "language")
+PATIENT_FIELDS = ("firstName", "lastName", "email", "phone", "birthDate", "gender", "language", "practitionerId")
+PRACTITIONER_FIELDS = ("firstName", "lastName", "email", "speciality")
+# The accepted values of a practitioner's `speciality` (getPractitionerSpecialties; the vendor's list is not
+# public, so these are the mock's, as the spec's example shows them).
+SPECIALITIES: tuple[dict[str, str], ...] = (
+    {"code": "dermatology", "name": "Dermatology"},
+    {"code": "general-practice", "name": "General practice"},
+    {"code": "paediatrics", "name": "Paediatrics"},
+    {"code": "allergology", "name": "Allergology"},
+    {"code": "plastic-surgery", "name": "Plastic surgery"},
+    {"code": "oncology", "name": "Oncology"},
+    {"code": "rheumatology", "name": "Rheumatology"},
+    {"code": "nursing", "name": "Nursing"},
+)
 
 _RFC3339 = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?"
@@ -50,6 +64,7 @@ class Records:
 
     def __init__(self, store: Store) -> None:
         self.lock = store.lock
+        self.practitioners = store.collection(API, "practitioners", id_kind="uuid", unique=("externalId",))
         self.patients = store.collection(API, "patients", id_kind="uuid", unique=("externalId",))
         self.conditions = store.collection(API, "conditions", id_kind="uuid")
         self.episodes = store.collection(API, "episodesOfCare", id_kind="uuid")
@@ -57,6 +72,9 @@ class Records:
         self.tokens = store.collection(API, "authTokens", id_kind="uuid")
 
     # --- lookups (404 when missing) ---
+
+    def practitioner(self, practitioner_id: str) -> Record:
+        return _existing(self.practitioners, practitioner_id, "Practitioner")
 
     def patient(self, patient_id: str) -> Record:
         return _existing(self.patients, patient_id, "Patient")
@@ -100,6 +118,21 @@ class Records:
                 "externalId": fields["externalId"],
                 **{name: fields.get(name) for name in PATIENT_FIELDS},
                 "gender": fields.get("gender") or "unknown",
+                "verificationStatus": verification,
+                "createdAt": created_at,
+                "updatedAt": updated_at or created_at,
+            }
+        )
+
+    def add_practitioner(
+        self, fields: dict[str, Any], verification: str, created_at: str, updated_at: str | None = None
+    ) -> Record:
+        """A practitioner from `externalId`, `email` and the other fields of `fields` (missing ones null)."""
+        return self.practitioners.add(
+            lambda key: {
+                "id": key,
+                "externalId": fields["externalId"],
+                **{name: fields.get(name) for name in PRACTITIONER_FIELDS},
                 "verificationStatus": verification,
                 "createdAt": created_at,
                 "updatedAt": updated_at or created_at,
@@ -166,15 +199,16 @@ class Records:
             condition = self.condition(condition_id)
             self.conditions.put(condition_id, {**condition, "trackingFrequencyDays": every_days})
 
-    def issue_tokens(self, patient_id: str, now: datetime, lifetime: timedelta) -> Record:
-        """A fresh token pair for the patient (hex strings drawn from the seeded id source)."""
+    def issue_tokens(self, owner: tuple[str, str], now: datetime, lifetime: timedelta) -> Record:
+        """A fresh token pair for `owner` (`("patientId", id)` or `("practitionerId", id)`), hex strings drawn
+        from the seeded id source."""
         with self.lock:
             token = "lht_" + _hex(self.tokens) + _hex(self.tokens)
             refresh_token = _hex(self.tokens)
             return self.tokens.add(
                 lambda key: {
                     "id": key,
-                    "patientId": patient_id,
+                    owner[0]: owner[1],
                     "token": token,
                     "refresh_token": refresh_token,
                     "issuedAt": iso(now),
@@ -190,6 +224,7 @@ class Records:
         created_at: str,
         external_id: str | None = None,
         notes: str | None = None,
+        practitioner_id: str | None = None,
     ) -> Record:
         return self.encounters.add(
             lambda key: {
@@ -199,6 +234,7 @@ class Records:
                 "status": status,
                 "externalId": external_id,
                 "notes": notes,
+                "practitionerId": practitioner_id,
                 "createdAt": created_at,
             }
         )

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mocks.http.errors import conflict
-from mocks.state.store import Record
-from mocks.vendors.legit_health.records import Records, iso, parse_timestamp
+from mocks.state.store import Collection, Record
+from mocks.vendors.legit_health.records import SPECIALITIES, Records, iso, parse_timestamp
 
 LOGIN_URL = "https://app.legit.health/u/home"
 TOKEN_TTL = timedelta(hours=1)  # a mock choice: the spec gives `expiresAt` but no lifetime
@@ -36,10 +36,32 @@ def login_link(token: str, refresh_token: str) -> str:
     return f"{LOGIN_URL}?token={token}&refresh_token={refresh_token}"
 
 
-def check_new_external_id(records: Records, external_id: str) -> None:
-    """409 when a patient with the same `externalId` already exists (spec: createPatient)."""
-    if records.patients.find_unique("externalId", external_id) is not None:
-        raise conflict(f'A patient with externalId "{external_id}" already exists.')
+def check_new_external_id(collection: Collection, label: str, external_id: str) -> None:
+    """409 when a patient (or practitioner) with the same `externalId` already exists (spec: createPatient,
+    createPractitioner)."""
+    if collection.find_unique("externalId", external_id) is not None:
+        raise conflict(f'A {label} with externalId "{external_id}" already exists.')
+
+
+def check_speciality(speciality: str | None) -> None:
+    """409 for a `speciality` that getPractitionerSpecialties does not list (spec: createPractitioner; vendor:
+    "To check which are the accepted values, you should first fetch the specialties"). The list is the
+    server's data, not the schema's: a valid request the server cannot serve, as the spec's other 409s."""
+    codes = [s["code"] for s in SPECIALITIES]
+    if speciality is not None and speciality not in codes:
+        shown = speciality if len(speciality) <= 60 else speciality[:60] + "..."
+        raise conflict(f'Speciality "{shown}" is not accepted; use a code that getPractitionerSpecialties lists.')
+
+
+def practitioner_reference(records: Records, practitioner_id: str | None) -> str | None:
+    """The stored id of the practitioner a body names; 409 when there is none (spec: `PractitionerReference`,
+    the same rule as a `conditionId` that is not the patient's: the request is valid, the reference is not)."""
+    if practitioner_id is None:
+        return None
+    practitioner = records.practitioners.get(practitioner_id.lower())
+    if practitioner is None:
+        raise conflict(f'Practitioner "{practitioner_id}" not found; connect it with createPractitioner first.')
+    return str(practitioner["id"])
 
 
 def check_email_for_link(patient: Record) -> None:
@@ -87,7 +109,7 @@ def track(records: Records, patient: Record, command: Command, now: datetime) ->
     every_days = command["trackingFrequencyDays"]
     records.set_tracking(condition["id"], every_days)
     for moment in tracking_plan(now, every_days, command.get("occurrences", 4)):
-        records.add_encounter(episode["id"], iso(moment), "scheduled", at)
+        records.add_encounter(episode["id"], iso(moment), "scheduled", at, practitioner_id=patient["practitionerId"])
 
 
 COMMANDS: dict[str, Runner] = {"add": add, "pause": pause, "track": track}

@@ -1,4 +1,5 @@
-"""Seed state: the vendor's two example patients plus 20 generated ones, each with a consistent history.
+"""Seed state: practitioners (the spec's example one plus generated ones), the vendor's two example patients
+plus 20 generated ones, each with a consistent history and (mostly) a practitioner.
 
 Every value comes from the app seed (Faker re-seeded per patient/condition key, uuids from the store's
 seeded id sources) and every timestamp is fixed in 2023-2025, so the same seed gives the same state after
@@ -16,27 +17,48 @@ from faker import Faker
 from mocks.context import MockContext
 from mocks.state.fakedata import SchemaFaker, fictional_phone
 from mocks.vendors.legit_health import rules
-from mocks.vendors.legit_health.records import API, PATIENT_FIELDS, Records, iso
+from mocks.vendors.legit_health.records import API, PATIENT_FIELDS, SPECIALITIES, Records, iso
 
 GENERATED_PATIENTS = 20
+GENERATED_PRACTITIONERS = 4
 EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
 LATEST = datetime(2025, 6, 30, tzinfo=UTC)
 GENDERS = ("female", "female", "male", "male", "other", "unknown")
 FIRST_NAME_MAKERS = {"female": "first_name_female", "male": "first_name_male"}  # Faker provider methods
 LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl")
 
-# ICD-11-style pathology codes (checked by pattern only), with what they stand for.
-PATHOLOGIES: dict[str, str] = {
-    "EA90.1": "psoriasis",
-    "ED80": "acne",
-    "EA80": "atopic dermatitis",
-    "ED70": "alopecia areata",
-    "2C30": "melanoma of skin",
-    "2C32": "basal cell carcinoma of skin",
-    "ED63.0": "vitiligo",
-    "ED90.0": "rosacea",
-    "ED92.0": "hidradenitis suppurativa",
-    "EB00": "urticaria",
+# ICD-11 (MMS) pathology codes -> (their ICD-11 title, the body sites the condition is typically seen on), so a
+# seeded condition's site fits its pathology. The codes and titles are the ones Legit.Health's medical-device
+# SDK (github.com/Legit-Health/medical-device-sdk-php, tests) sends, plus EA90.1 (Legit.Health's own docs'
+# example) and EA80/ED80 (the vendor patients' stories); the sites use the spec's `BodySite` names.
+PATHOLOGIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "EA90": ("Psoriasis", ("elbowLeft", "elbowRight", "kneeLeft", "kneeRight", "scalp", "trunkBack")),
+    "EA90.1": ("Psoriasis", ("armLeft", "armRight", "trunkFront", "trunkBack", "legLeft", "legRight")),
+    "EA90.40": ("Generalised pustular psoriasis", ("trunkFront", "trunkBack", "upperLegLeft", "upperLegRight")),
+    "EA80": ("Atopic eczema", ("elbowLeft", "elbowRight", "kneeLeft", "kneeRight", "handLeft", "handRight")),
+    "EA89": (
+        "Generalised eczematous dermatitis of unspecified type",
+        ("armLeft", "armRight", "trunkFront", "legLeft", "legRight"),
+    ),
+    "ED80": ("Acne", ("headFront", "headLeft", "headRight", "trunkFront", "trunkBack")),
+    "ED80.Z": ("Acne, unspecified", ("headFront", "headLeft", "headRight", "trunkBack")),
+    "ED70": ("Alopecia or hair loss", ("scalp", "headTop", "headBack")),
+    "ED63.0": ("Vitiligo", ("handLeft", "handRight", "headFront", "perioral", "elbowLeft", "elbowRight")),
+    "ED92.0": ("Hidradenitis suppurativa", ("genital", "upperLegLeft", "upperLegRight", "trunkFront")),
+    "EB05": ("Urticaria of unspecified type", ("trunkFront", "trunkBack", "armLeft", "armRight", "legLeft")),
+    "EH90.Z": ("Pressure ulcer of unspecified grade", ("trunkBack", "footLeft", "footRight")),
+    "2F20.Z": ("Melanocytic naevus, unspecified", ("trunkBack", "trunkFront", "armLeft", "armRight", "legRight")),
+    "2C30": ("Melanoma of skin", ("trunkBack", "lowerLegLeft", "lowerLegRight", "upperArmLeft", "headFront")),
+}
+
+# The practitioner of the spec's examples (createPractitioner, getPractitioner); the first vendor patient's.
+EXAMPLE_PRACTITIONER: dict[str, Any] = {
+    "externalId": "dr-0042",
+    "firstName": "Marta",
+    "lastName": "Vidal",
+    "email": "marta.vidal@example.com",
+    "speciality": "dermatology",
+    "createdAt": datetime(2025, 1, 14, 8, 0, tzinfo=UTC),
 }
 
 # The two patients of the vendor's `?externalIds[]=a449666c710c&externalIds[]=baa3cf93-6f1c` example.
@@ -50,6 +72,7 @@ VENDOR_PATIENTS: tuple[dict[str, Any], ...] = (
         "gender": "female",
         "language": "es",
         "verificationStatus": "verified",
+        "practitionerId": "example",  # EXAMPLE_PRACTITIONER
         "createdAt": datetime(2025, 1, 15, 9, 30, tzinfo=UTC),
         "conditions": (("EA90.1", "armLeft", "active"),),
     },
@@ -62,6 +85,7 @@ VENDOR_PATIENTS: tuple[dict[str, Any], ...] = (
         "gender": "male",
         "language": "en",
         "verificationStatus": "pending",
+        "practitionerId": None,
         "createdAt": datetime(2025, 1, 10, 14, 0, tzinfo=UTC),
         "conditions": (("EA80", "handRight", "paused"), ("ED80", "trunkBack", "tracked")),
     },
@@ -71,23 +95,48 @@ VENDOR_PATIENTS: tuple[dict[str, Any], ...] = (
 # The ids the spec's examples use (specs/legit_health.yaml components/parameters), given to the first
 # vendor patient's records, so the examples (and Schemathesis' examples phase) reach real data.
 SPEC_EXAMPLE_IDS = {
+    "practitioner": "6b1d2c3e-4f5a-4b6c-9d7e-8f9a0b1c2d3e",
     "patient": "0b6f3c1e-8d2a-4f5b-9c7e-1a2b3c4d5e6f",
     "condition": "5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
     "episode": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
     "encounter": "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8",
 }
-REFERENCE_FIELDS = ("id", "patientId", "conditionId", "episodeOfCareId")
+REFERENCE_FIELDS = ("id", "patientId", "conditionId", "episodeOfCareId", "practitionerId")
 
 
 def seed(context: MockContext, records: Records) -> None:
-    """Fill the empty collections: the vendor's patients (one given the spec's example ids), then the generated."""
+    """Fill the empty collections: practitioners, the vendor's patients, the generated patients; then give
+    the first vendor patient's records the spec's example ids."""
     faker, patient_schema = context.faker, context.schema(API, "Patient")
-    body_sites: list[str] = context.schema(API, "BodySite")["enum"]
+    example = _seed_practitioner(records, EXAMPLE_PRACTITIONER, "verified")
+    practitioners = [
+        example,
+        *(_seed_generated_practitioner(records, faker, n) for n in range(GENERATED_PRACTITIONERS)),
+    ]
     for vendor in VENDOR_PATIENTS:
-        _seed_vendor_patient(records, faker, vendor)
-    _adopt_spec_example_ids(records, VENDOR_PATIENTS[0]["externalId"])
+        _seed_vendor_patient(records, faker, {**vendor, "practitionerId": vendor["practitionerId"] and example})
     for index in range(GENERATED_PATIENTS):
-        _seed_generated_patient(records, faker, patient_schema, body_sites, index)
+        _seed_generated_patient(records, faker, patient_schema, practitioners, index)
+    _adopt_spec_example_ids(records, VENDOR_PATIENTS[0]["externalId"])  # last: it rewrites every reference
+
+
+def _seed_practitioner(records: Records, fields: dict[str, Any], verification: str) -> str:
+    created: datetime = fields["createdAt"]
+    return str(records.add_practitioner(fields, verification, iso(created), iso(created))["id"])
+
+
+def _seed_generated_practitioner(records: Records, faker: SchemaFaker, index: int) -> str:
+    fake = faker.reseed(f"practitioner:{index}")
+    first, last = fake.first_name(), fake.last_name()
+    fields = {
+        "externalId": f"dr-{fake.random_int(1000, 9999)}-{index}",
+        "firstName": first,
+        "lastName": last,
+        "email": _email(first, last, index).replace("@", ".dr@"),
+        "speciality": fake.random_element([None, *(s["code"] for s in SPECIALITIES)]),
+        "createdAt": fake.date_time_between(start_date=EARLIEST, end_date=LATEST, tzinfo=UTC),
+    }
+    return _seed_practitioner(records, fields, "verified" if fake.random_int(0, 3) else "pending")
 
 
 def _seed_vendor_patient(records: Records, faker: SchemaFaker, vendor: dict[str, Any]) -> None:
@@ -101,7 +150,11 @@ def _seed_vendor_patient(records: Records, faker: SchemaFaker, vendor: dict[str,
 
 
 def _seed_generated_patient(
-    records: Records, faker: SchemaFaker, schema: dict[str, Any], body_sites: list[str], index: int
+    records: Records,
+    faker: SchemaFaker,
+    schema: dict[str, Any],
+    practitioners: list[str],
+    index: int,
 ) -> None:
     key = f"patient:{index}"
     fake = faker.reseed(f"{key}:shape")
@@ -119,10 +172,11 @@ def _seed_generated_patient(
     has_email = fake.random_int(0, 5) > 0
     count = fake.random_int(1, 3)
     codes = fake.random_elements(list(PATHOLOGIES), length=count, unique=True)
-    sites = [fake.random_element(body_sites) for _ in codes]
+    sites = [fake.random_element(PATHOLOGIES[code][1]) for code in codes]  # where that condition is seen
     filled = faker.fill(schema, key, given)
     fields = {name: filled.get(name) for name in ("externalId", "verificationStatus", *PATIENT_FIELDS)}
     fields["email"] = _email(filled["firstName"], filled["lastName"], index) if has_email else None
+    fields["practitionerId"] = fake.random_element([None, *practitioners])
     patient_id = _add_patient(records, fields, created, updated)
     for number, (code, site) in enumerate(zip(codes, sites, strict=True)):
         fake = faker.reseed(f"{key}:condition:{number}")
@@ -136,16 +190,20 @@ def _adopt_spec_example_ids(records: Records, external_id: str) -> None:
     the spec's examples name, rewriting every reference to them."""
     patient = records.patients.find_unique("externalId", external_id)
     assert patient is not None
+    practitioner = records.practitioners.find_unique("externalId", EXAMPLE_PRACTITIONER["externalId"])
+    assert practitioner is not None
     condition = records.conditions.where(lambda c: c["patientId"] == patient["id"])[0]
     episode = records.episodes_of(condition["id"])[0]
     encounter = records.encounters_of(episode["id"])[0]
     renamed = {
+        practitioner["id"]: SPEC_EXAMPLE_IDS["practitioner"],
         patient["id"]: SPEC_EXAMPLE_IDS["patient"],
         condition["id"]: SPEC_EXAMPLE_IDS["condition"],
         episode["id"]: SPEC_EXAMPLE_IDS["episode"],
         encounter["id"]: SPEC_EXAMPLE_IDS["encounter"],
     }
-    for collection in (records.patients, records.conditions, records.episodes, records.encounters):
+    collections = (records.practitioners, records.patients, records.conditions, records.episodes, records.encounters)
+    for collection in collections:
         for record in collection.values():
             moved = {k: renamed.get(v, v) if k in REFERENCE_FIELDS else v for k, v in record.items()}
             if moved != record:
@@ -178,10 +236,11 @@ def _active(records: Records, fake: Faker, start: Start) -> None:
     condition_id, at = start
     episode = records.active_episode(condition_id)
     assert episode is not None
-    records.add_encounter(episode["id"], iso(at), "ready", iso(at))
+    by = _practitioner_of(records, condition_id)
+    records.add_encounter(episode["id"], iso(at), "ready", iso(at), practitioner_id=by)
     if fake.boolean():
         later = at + timedelta(days=fake.random_int(14, 60))
-        records.add_encounter(episode["id"], iso(later), "scheduled", iso(at), _visit(fake))
+        records.add_encounter(episode["id"], iso(later), "scheduled", iso(at), _visit(fake), practitioner_id=by)
 
 
 def _tracked(records: Records, fake: Faker, start: Start) -> None:
@@ -191,8 +250,9 @@ def _tracked(records: Records, fake: Faker, start: Start) -> None:
     assert episode is not None
     every_days = fake.random_element((7, 14, 28))
     records.set_tracking(condition_id, every_days)
+    by = _practitioner_of(records, condition_id)
     for moment in rules.tracking_plan(at, every_days, fake.random_int(2, 4)):
-        records.add_encounter(episode["id"], iso(moment), "scheduled", iso(at))
+        records.add_encounter(episode["id"], iso(moment), "scheduled", iso(at), practitioner_id=by)
 
 
 def _paused(records: Records, fake: Faker, start: Start) -> Start:
@@ -200,7 +260,8 @@ def _paused(records: Records, fake: Faker, start: Start) -> Start:
     condition_id, at = start
     episode = records.active_episode(condition_id)
     assert episode is not None
-    records.add_encounter(episode["id"], iso(at), "ready", iso(at), _visit(fake))
+    by = _practitioner_of(records, condition_id)
+    records.add_encounter(episode["id"], iso(at), "ready", iso(at), _visit(fake), practitioner_id=by)
     finished = at + timedelta(days=fake.random_int(30, 120))
     records.set_episode(episode, iso(finished), status="finished", externalId=_episode_id(fake, at))
     return condition_id, finished
@@ -213,6 +274,12 @@ def _reopened(records: Records, fake: Faker, start: Start) -> None:
     reopened = finished + timedelta(days=fake.random_int(10, 60))
     records.open_episode(condition, iso(reopened))
     _active(records, fake, (condition_id, reopened))
+
+
+def _practitioner_of(records: Records, condition_id: str) -> str | None:
+    """The practitioner of the condition's patient: the one who holds its encounters."""
+    patient = records.patient(records.condition(condition_id)["patientId"])
+    return patient["practitionerId"]
 
 
 def _visit(fake: Faker) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 from starlette.requests import Request
 
 from mocks.context import MockContext
+from mocks.dx.fixtures import Kind
+from mocks.vendors.impilo import fixtures
 from mocks.vendors.impilo import seed as seeding
 from mocks.vendors.impilo.handlers.catalogue import CatalogueHandlers
 from mocks.vendors.impilo.handlers.orders import OrderHandlers
@@ -36,6 +38,10 @@ class Handlers(PatientHandlers, CatalogueHandlers, OrderHandlers, WebhookHandler
 
     def seed(self) -> None:
         seeding.seed(self.context, self.records)
+
+    def fixtures(self) -> list[Kind]:
+        """The collections state fixtures load and export, and how (mocks/dx/fixtures.py)."""
+        return fixtures.kinds(self.context, self.records)
 
     def admin_routes(self) -> list[tuple[str, list[str], Callable[[Request], Any]]]:
         """The mock-only controls under `/__mock` this API adds."""
