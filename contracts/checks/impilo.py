@@ -12,6 +12,12 @@ from schemathesis import Case, CheckContext, Response
 
 from contracts.checks.common import _is_negative, fail, follow_up, json_of, ok, operation_id
 
+
+def _impilo(case: Case) -> bool:
+    """True for a case of the Impilo API (operationIds such as createPatient are shared with other APIs)."""
+    return bool((case.operation.schema.raw_schema.get("info", {}).get("x-mock") or {}).get("slug") == "impilo")
+
+
 LINES = ("orderItems", "orderKits", "returnItems", "returnDevices", "returnPackedKits")  # outbound, or two-way
 
 
@@ -37,6 +43,8 @@ class impilo_create_order_follows_its_business_rules:  # noqa: N801  (see above)
         self.probed = False
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        if not _impilo(case):
+            return None
         if operation_id(case) != "createOrder" or not isinstance(case.body, dict):
             return None
         if response.status_code == 400 and not _is_negative(case) and not _order_rule_broken(case.body):
@@ -95,10 +103,13 @@ def impilo_created_patient_holds_only_what_it_was_sent(
 ) -> bool | None:
     """createPatient answers what it was sent plus what Impilo owns (`id`, the `site` it names, the defaults
     `archived` and `enrolled`): a field nobody sent (an email, a birth date) reads as a bug in the client's form."""
+    if not _impilo(case):
+        return None
     if operation_id(case) != "createPatient" or not ok(response) or not isinstance(case.body, dict):
         return None
     body = json_of(response)
-    invented = sorted(set(body) - set(case.body) - PATIENT_OWNED) if isinstance(body, dict) else []
+    shown = {k for k, v in body.items() if v is not None} if isinstance(body, dict) else set()  # null: not set
+    invented = sorted(shown - set(case.body) - PATIENT_OWNED)
     if invented:
         fail(f"createPatient answered fields it was not sent: {', '.join(invented)}; expected only the fields sent "
              f"plus {', '.join(sorted(PATIENT_OWNED))}")  # fmt: skip
@@ -147,6 +158,8 @@ class impilo_unknown_reference_is_404:  # noqa: N801  (Schemathesis names a clas
         self.probed: set[str] = set()
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        if not _impilo(case):
+            return None
         operation = operation_id(case)
         if operation not in REFERENCES or operation in self.probed or not ok(response):
             return None
@@ -192,6 +205,8 @@ def impilo_webhook_payloads_are_declared(ctx: CheckContext, response: Response, 
     """Every delivery the webhook logs show has a body that createWebhook's `callbacks` declare for its
     type: valid against that schema, and with no payload field the schema does not name (a client generated
     from the spec would drop it)."""
+    if not _impilo(case):
+        return None
     body = json_of(response)
     if operation_id(case) != "listWebhookLogs" or not ok(response) or not isinstance(body, dict):
         return None
@@ -232,6 +247,8 @@ class impilo_loaner_kits_follow_their_rules:  # noqa: N801  (Schemathesis names 
         self.probed = False
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        if not _impilo(case):
+            return None
         if operation_id(case) != "createOrder" or not ok(response) or self.probed:
             return None
         self.probed = True
@@ -263,6 +280,8 @@ def impilo_patient_is_found_by_its_external_identifier(
 ) -> bool | None:
     """A patient created with an `externalIdentifier` is found by GET /patient/identifier/{identifier}, whatever
     the identifier holds (a base64 digest has `/`, sent as `%2F`; specs/impilo.yaml, the Identifier parameter)."""
+    if not _impilo(case):
+        return None
     body = json_of(response)
     identifier = body.get("externalIdentifier") if isinstance(body, dict) else None  # as stored
     if operation_id(case) != "createPatient" or not ok(response) or not isinstance(identifier, str) or not identifier:

@@ -59,7 +59,7 @@ def created_patient_filled_with_fake_data() -> Any:
         async def filled(*args: Any, **kwargs: Any) -> Reply:
             body, status = await original(*args, **kwargs)
             fake = handlers.context.faker.fill(handlers.context.schema("impilo", "Patient"), "drift.patient", {})
-            return {**fake, **body}, status
+            return {**body, **{k: v for k, v in fake.items() if body.get(k) is None}}, status
 
         return filled
 

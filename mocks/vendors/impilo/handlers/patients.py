@@ -34,8 +34,13 @@ class PatientHandlers:
     # --- patients -------------------------------------------------------------------------------------
     def _patient_record(self, patient_id: int, body: dict[str, Any], base: Record | None) -> Record:
         given = {k: v for k, v in body.items() if k in PATIENT_FIELDS}
-        # create or PUT (no base): what the client sent, plus what Impilo owns (id, defaults, site)
-        record = {"id": patient_id, **rules.NEW_PATIENT, **given, "siteId": None} if base is None else {**base, **given}
+        # create or PUT (no base): what the client sent, plus what Impilo owns (id, defaults, site); the rest null
+        unset = dict.fromkeys(PATIENT_FIELDS)
+        record = (
+            {"id": patient_id, **unset, **rules.NEW_PATIENT, **given, "siteId": None}
+            if base is None
+            else {**base, **given}
+        )
         rules.check_unique_external_identifier(self.records, record)
         # Only once the write is known to succeed: a rejected patient must not leave a new site behind.
         if "site" in body:
@@ -109,9 +114,9 @@ class PatientHandlers:
 
     # --- sites ----------------------------------------------------------------------------------------
     def _new_site(self, body: dict[str, Any]) -> Record:
-        """A site as the client described it, with the id Impilo assigns (nothing invented)."""
+        """A site as the client described it, with the id Impilo assigns; what was not sent is null."""
         given = {k: v for k, v in body.items() if k in SITE_FIELDS}
-        return self.records.sites.add(lambda key: {"id": key, **given})
+        return self.records.sites.add(lambda key: {"id": key, **dict.fromkeys(SITE_FIELDS), **given})
 
     async def create_site(self, body: dict[str, Any], **_: Any) -> Reply:
         return self._new_site(body), 201
@@ -137,5 +142,9 @@ class PatientHandlers:
     async def update_site(self, site_id: int, body: dict[str, Any], **_: Any) -> Reply:
         with self.records.lock:
             self.records.site(site_id)
-            record = {"id": site_id, **{k: v for k, v in body.items() if k in SITE_FIELDS}}
+            record = {
+                "id": site_id,
+                **dict.fromkeys(SITE_FIELDS),
+                **{k: v for k, v in body.items() if k in SITE_FIELDS},
+            }
             return self.records.sites.put(site_id, record), 200
