@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from starlette.testclient import TestClient
 
+import specs
 from tests.support.examples import ORDER_LINES, PATIENT_MINIMAL, example
 from tests.support.helpers import IMPILO_KEY, base, on_each_store, state, wait_until
 from tests.support.live import LiveServer
@@ -43,6 +46,53 @@ def test_impilo_patient_created_is_readable_listed_and_findable_by_external_iden
     assert by_ext.status_code == 200 and by_ext.json()["id"] == patient["id"]
     listed = client.get(f"{B}/patient", params={"externalIdentifier": "ext-emily-1"}, headers=IMPILO_KEY).json()
     assert listed["total"] == 1 and listed["content"][0]["id"] == patient["id"]
+
+
+@on_each_store
+def test_impilo_created_patient_holds_what_was_sent_plus_what_impilo_owns(client: TestClient) -> None:
+    created = client.post(f"{B}/patient", json={**PATIENT_MINIMAL, "site": {"id": 1234}}, headers=IMPILO_KEY)
+    assert created.status_code == 201
+    patient = created.json()
+    site = client.get(f"{B}/site/1234", headers=IMPILO_KEY).json()
+    unset = {k: None for k in ("externalIdentifier", "dateOfBirth", "email", "phoneNumber", "address", "sex")}
+    assert patient == {"id": patient["id"], **unset, **PATIENT_MINIMAL, "archived": False, "enrolled": True,
+                       "site": site}  # fmt: skip
+    assert client.get(f"{B}/patient/{patient['id']}", headers=IMPILO_KEY).json() == patient
+
+
+def test_impilo_created_site_holds_what_was_sent_plus_its_id(client: TestClient) -> None:
+    sent = {"name": "Harbor Clinic"}
+    created = client.post(f"{B}/site", json=sent, headers=IMPILO_KEY).json()
+    assert created == {"id": created["id"], "active": None, "phoneNumber": None, "address": None, **sent}
+    nested = client.post(f"{B}/patient", json={**PATIENT_MINIMAL, "site": {"name": "Dune Clinic"}}, headers=IMPILO_KEY)
+    assert {k: v for k, v in nested.json()["site"].items() if v is not None} == {
+        "id": nested.json()["site"]["id"],
+        "name": "Dune Clinic",
+    }
+
+
+def test_impilo_seeded_patients_are_fully_populated(client: TestClient) -> None:
+    patients = client.get(f"{B}/patient", params={"size": 250}, headers=IMPILO_KEY).json()["content"]
+    fields = {"externalIdentifier", "firstName", "lastName", "dateOfBirth", "email", "phoneNumber", "address", "sex"}
+    assert all(fields <= set(p) for p in patients)
+
+
+@pytest.mark.parametrize("fast_path", [pytest.param(True, id="fast-path"), pytest.param(False, id="connexion-chain")])
+def test_impilo_patient_is_found_by_an_external_identifier_holding_a_slash(make_client: Any, fast_path: bool) -> None:
+    client = make_client(fast_path=fast_path)
+    digest = "q+/x9/Yz=="  # base64 digests hold `/`, sent percent-encoded as %2F
+    created = client.post(f"{B}/patient", json={**PATIENT_MINIMAL, "externalIdentifier": digest}, headers=IMPILO_KEY)
+    found = client.get(f"{B}/patient/identifier/q%2B%2Fx9%2FYz%3D%3D", headers=IMPILO_KEY)
+    assert found.status_code == 200 and found.json() == created.json()
+    missing = client.get(f"{B}/patient/identifier/q%2Fnobody", headers=IMPILO_KEY)
+    assert missing.status_code == 404 and missing.json()["message"] == "No patient with externalIdentifier 'q/nobody'"
+    assert client.get("/__mock/summary").json()["fastPath"]["served"] == (3 if fast_path else 0)
+
+
+def test_impilo_patient_with_a_line_feed_in_its_identifier_is_found_by_the_list_filter(client: TestClient) -> None:
+    created = client.post(f"{B}/patient", json={**PATIENT_MINIMAL, "externalIdentifier": "a\nb"}, headers=IMPILO_KEY)
+    listed = client.get(f"{B}/patient", params={"externalIdentifier": "a\nb"}, headers=IMPILO_KEY).json()
+    assert listed["content"] == [created.json()]
 
 
 @on_each_store
@@ -125,18 +175,100 @@ def test_impilo_order_is_rejected_with_the_documented_message_when_rules_are_bro
     assert state(client, "impilo")["orders"] == before
 
 
+UNKNOWN = 424242
+AT_UNKNOWN_SITE = {**PATIENT_MINIMAL, "site": {"id": UNKNOWN}}
+
+
+@on_each_store
 @pytest.mark.parametrize(
-    "body",
+    ("method", "path", "body", "label"),
     [
-        pytest.param({"patient": {"id": 424242}, **ORDER_LINES}, id="unknown-patient"),
-        pytest.param({"site": {"id": 1234}, "orderItems": [{"item": {"id": 77777}, "count": 1}]}, id="unknown-item"),
-        pytest.param({"site": {"id": 1234}, "orderKits": [{"kit": {"id": 77777}, "count": 1}]}, id="unknown-kit"),
+        pytest.param("POST", "/patient", AT_UNKNOWN_SITE, "Site", id="create-patient-site"),
+        pytest.param("PUT", "/patient/1234", AT_UNKNOWN_SITE, "Site", id="put-patient-site"),
+        pytest.param("PATCH", "/patient/1234", {"site": {"id": UNKNOWN}}, "Site", id="patch-patient-site"),
+        pytest.param("POST", "/order", {"patient": {"id": UNKNOWN}, **ORDER_LINES}, "Patient", id="order-patient"),
+        pytest.param("POST", "/order", {"site": {"id": UNKNOWN}, **ORDER_LINES}, "Site", id="order-site"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "orderItems": [{"item": {"id": UNKNOWN}, "count": 1}]},
+                     "Item", id="order-item"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "orderKits": [{"kit": {"id": UNKNOWN}, "count": 1}]},
+                     "Kit", id="order-kit"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "returnItems": [{"item": {"id": UNKNOWN}}],
+                      "emailLabel": True}, "Item", id="order-return-item"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "returnDevices": [{"id": UNKNOWN}], "emailLabel": True},
+                     "Device", id="order-return-device"),
+        pytest.param("POST", "/order", {"site": {"id": 1234}, "returnPackedKits": [{"id": UNKNOWN}],
+                      "emailLabel": True}, "Packed kit", id="order-return-packed-kit"),
     ],
-)
-def test_impilo_order_is_404_when_it_names_something_that_does_not_exist(
-    client: TestClient, body: dict[str, Any]
+)  # fmt: skip
+def test_impilo_unknown_reference_in_a_body_is_404_and_changes_nothing(
+    client: TestClient, method: str, path: str, body: dict[str, Any], label: str
 ) -> None:
-    assert client.post(f"{B}/order", json=body, headers=IMPILO_KEY).status_code == 404
+    before = state(client, "impilo")
+    response = client.request(method, f"{B}{path}", json=body, headers=IMPILO_KEY)
+    assert response.status_code == 404
+    assert response.json()["status"] == 404 and response.json()["message"] == f"{label} {UNKNOWN} not found"
+    assert state(client, "impilo") == before
+
+
+PATIENT_ORDER = {"patient": {"id": 1234}}
+LOANER = {"kit": {"id": 1005}, "count": 1}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param({**PATIENT_ORDER, "returnItems": [{"item": {"id": 1000}}]},
+                     "shippingOption is required when emailLabel is false and return items are included",
+                     id="returns-without-shipping-option"),
+        pytest.param({**PATIENT_ORDER, "orderItems": [{"item": {"id": 1007}, "count": 3}]}, "insufficient_inventory",
+                     id="more-than-the-stock"),
+        pytest.param({**PATIENT_ORDER, "orderKits": [{"kit": {"id": 1004}, "count": 3}]}, "insufficient_inventory",
+                     id="kits-needing-more-than-the-stock"),
+        pytest.param({**PATIENT_ORDER, "orderItems": [{"item": {"id": 1008}}]},
+                     "Order contains Items that are marked as non-orderable. Order cannot be placed.",
+                     id="non-orderable-item"),
+        pytest.param({**PATIENT_ORDER, "orderKits": [LOANER, LOANER]}, "max_one_loaner_kit", id="two-loaner-kits"),
+        pytest.param({**PATIENT_ORDER, "orderKits": [{**LOANER, "count": 2}]}, "qty_over_one_loaner_kit",
+                     id="two-of-a-loaner-kit"),
+        pytest.param({**PATIENT_ORDER, "orderKits": [LOANER], "returnItems": [{"item": {"id": 1000}}],
+                      "emailLabel": True}, "no_returns_with_loaner_kit", id="loaner-kit-with-returns"),
+        pytest.param({"site": {"id": 1234}, "orderKits": [LOANER]}, "no_loaner_kit_to_site", id="loaner-kit-to-a-site"),
+    ],
+)  # fmt: skip
+def test_impilo_order_is_refused_with_each_documented_message(
+    client: TestClient, body: dict[str, Any], message: str
+) -> None:
+    before = state(client, "impilo")
+    response = client.post(f"{B}/order", json=body, headers=IMPILO_KEY)
+    assert response.status_code == 400 and response.json()["message"] == message
+    assert state(client, "impilo") == before
+
+
+def test_impilo_loaner_kit_ships_alone_to_a_patient(client: TestClient) -> None:
+    response = client.post(f"{B}/order", json={**PATIENT_ORDER, "orderKits": [LOANER]}, headers=IMPILO_KEY)
+    assert response.status_code == 201 and response.json()["orderKits"][0]["kit"]["loaner"] is True
+
+
+@on_each_store
+def test_impilo_two_way_order_opens_a_return_and_shows_what_comes_back(client: TestClient) -> None:
+    device = client.get(f"{B}/device/1", headers=IMPILO_KEY).json()
+    sent = {**PATIENT_ORDER, **ORDER_LINES, "shippingOption": "standard", "orderNotes": [{"note": "Leave at door"}],
+            "returnItems": [{"item": {"id": 1001}, "count": 2}], "returnDevices": [{"id": 1}]}  # fmt: skip
+    response = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    assert response.status_code == 201
+    order = response.json()
+    assert [(r["item"]["id"], r["count"]) for r in order["returnItems"]] == [(1001, 2)]
+    assert order["returnDevices"] == [device] and order["returnPackedKits"] == []
+    assert order["orderNotes"][0]["note"] == "Leave at door" and order["orderNotes"][0]["createdAt"]
+    (opened,) = [r for r in state(client, "impilo")["returns"] if r["relatedOrderId"] == order["id"]]
+    assert (opened["currentStatus"], opened["patientId"], opened["deviceIds"]) == ("pending", 1234, [1])
+    assert client.get(f"{B}/order/{order['id']}", headers=IMPILO_KEY).json() == order
+
+
+def test_impilo_return_only_order_is_accepted_with_an_emailed_label(client: TestClient) -> None:
+    sent = {**PATIENT_ORDER, "returnDevices": [{"id": 2}], "emailLabel": True}
+    response = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    assert response.status_code == 201 and response.json()["emailLabel"] is True
 
 
 @on_each_store
@@ -187,6 +319,26 @@ def test_impilo_webhook_secret_can_be_set_once(client: TestClient) -> None:
         "secret": "s3cret"
     }
     assert client.post(f"{B}/webhook-secret", json={"secret": "other"}, headers=IMPILO_KEY).status_code == 409
+
+
+def test_impilo_webhook_secret_is_chosen_by_impilo_when_none_is_sent(make_client: Any) -> None:
+    chosen = [make_client().post(f"{B}/webhook-secret", json={}, headers=IMPILO_KEY) for _ in range(2)]
+    assert [c.status_code for c in chosen] == [200, 200]
+    assert chosen[0].json()["secret"] and chosen[0].json() == chosen[1].json()  # one seed, one secret
+
+
+def test_impilo_order_lines_need_only_an_id_and_count_one_by_default(client: TestClient) -> None:
+    sent = {"site": {"id": 1234}, "orderItems": [{"item": {"id": 1000}}], "orderKits": [{"kit": {"id": 1001}}]}
+    order = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    assert order.status_code == 201
+    assert [line["count"] for line in (*order.json()["orderItems"], *order.json()["orderKits"])] == [1, 1]
+
+
+def test_impilo_order_takes_more_lines_and_external_ids_than_any_invented_cap(client: TestClient) -> None:
+    many = [{"item": {"id": 1000 + n % 4}, "count": 1} for n in range(150)]
+    sent = {"site": {"id": 1234}, "orderItems": many, "externalOrderIds": [f"ext-{n}" for n in range(150)]}
+    order = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    assert order.status_code == 201 and len(order.json()["orderItems"]) == 150
 
 
 def test_impilo_webhook_is_delivered_to_a_real_receiver_with_envelope_and_secret() -> None:
@@ -356,3 +508,66 @@ def test_impilo_rejected_patient_write_leaves_no_new_site_behind(client: TestCli
     assert client.post(f"{B}/patient", json=body, headers=IMPILO_KEY).status_code == 409
     assert client.put(f"{B}/patient/2", json=body, headers=IMPILO_KEY).status_code == 409
     assert state(client, "impilo")["sites"] == sites_before
+
+
+def _deliveries(client: TestClient, events: list[str], act: Any) -> list[dict[str, Any]]:
+    """The bodies the mock sent for `events` while `act()` ran, as its webhook logs show them."""
+    for event in events:
+        client.post(f"{B}/webhook", json={"type": event, "url": f"http://127.0.0.1:9/{event}"}, headers=IMPILO_KEY)
+    act()
+    logs = client.get(f"{B}/webhook/logs", params={"size": 250}, headers=IMPILO_KEY).json()["content"]
+    return [json.loads(log["payload"]) for log in logs]
+
+
+def _callback_schema(event: str) -> dict[str, Any]:
+    for callback in specs.load("impilo")["paths"]["/webhook"]["post"]["callbacks"].values():
+        for item in callback.values():
+            schema: dict[str, Any] = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+            if event in schema["properties"]["type"].get("enum", []):
+                return schema
+    raise AssertionError(f"no callback declares {event}")
+
+
+def test_impilo_patient_webhooks_send_the_declared_patient_and_nothing_else(client: TestClient) -> None:
+    def act() -> None:
+        patient = client.post(f"{B}/patient", json=PATIENT_MINIMAL, headers=IMPILO_KEY).json()
+        client.patch(f"{B}/patient/{patient['id']}", json={"lastName": "Stone"}, headers=IMPILO_KEY)
+
+    bodies = _deliveries(client, ["patient.created", "patient.updated"], act)
+    assert [b["type"] for b in bodies] == ["patient.created", "patient.updated"]
+    for body in bodies:
+        schema = _callback_schema(body["type"])
+        OAS30Validator(schema, format_checker=oas30_format_checker).validate(body)
+        assert set(body["payload"]) <= set(schema["properties"]["payload"]["properties"])
+    assert bodies[1]["payload"] == client.get(f"{B}/patient/{bodies[1]['payload']['id']}", headers=IMPILO_KEY).json()
+
+
+def test_impilo_order_and_return_webhooks_send_their_declared_bodies_on_every_status_move(client: TestClient) -> None:
+    events = ["order.status", "order.statusFull", "return.statusFull"]
+    sent = {**PATIENT_ORDER, **ORDER_LINES, "returnItems": [{"item": {"id": 1001}}], "emailLabel": True}
+
+    def act() -> None:
+        order = client.post(f"{B}/order", json=sent, headers=IMPILO_KEY).json()
+        client.post(f"/__mock/impilo/orders/{order['id']}/status", json={"status": "shipped"})
+        (opened,) = [r for r in state(client, "impilo")["returns"] if r["relatedOrderId"] == order["id"]]
+        assert client.post(f"/__mock/impilo/returns/{opened['id']}/status", json={"status": "received"}).is_success
+
+    bodies = _deliveries(client, events, act)
+    moves = [(b["type"], b["payload"].get("eventType") or b["payload"]["currentStatus"]) for b in bodies]
+    assert sorted(moves) == sorted([("order.status", "pending"), ("order.statusFull", "pending"),
+                                    ("return.statusFull", "pending"), ("order.status", "shipped"),
+                                    ("order.statusFull", "shipped"), ("return.statusFull", "received")])  # fmt: skip
+    for body in bodies:
+        schema = _callback_schema(body["type"])
+        OAS30Validator(schema, format_checker=oas30_format_checker).validate(body)
+        assert set(body["payload"]) <= set(schema["properties"]["payload"]["properties"])
+
+
+def test_impilo_return_status_control_refuses_what_it_cannot_apply(client: TestClient) -> None:
+    assert client.post("/__mock/impilo/returns/999/status", json={"status": "received"}).status_code == 404
+    sent = {**PATIENT_ORDER, "returnDevices": [{"id": 2}], "emailLabel": True}
+    client.post(f"{B}/order", json=sent, headers=IMPILO_KEY)
+    (opened,) = state(client, "impilo")["returns"]
+    before = state(client, "impilo")
+    assert client.post(f"/__mock/impilo/returns/{opened['id']}/status", json={"status": ""}).status_code == 400
+    assert state(client, "impilo") == before

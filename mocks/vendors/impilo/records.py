@@ -44,6 +44,8 @@ class Records:
         self.kits = store.collection(API, "kits", start=1000)
         self.devices = store.collection(API, "devices")
         self.orders = store.collection(API, "orders")
+        self.returns = store.collection(API, "returns")
+        self.inventory = store.collection(API, "inventory")  # item id -> {"id", "available"}: fulfillment stock
         self.webhooks = store.collection(API, "webhooks")
         self.webhook_logs = store.collection(API, "webhook_logs")
         self.webhook_attempts = store.collection(API, "webhook_attempts")
@@ -54,7 +56,7 @@ class Records:
         # One collection per reading type (READING_TYPES), each with its own ids, as the vendor's paths are.
         self.readings = {kind: store.collection(API, f"readings_{kind}") for kind in READING_TYPES}
 
-    # --- lookups (404 when missing) ---
+    # --- lookups (404 when missing): the object in the path, and any id a body references (spec: info choice 13)
 
     def patient(self, patient_id: int) -> Record:
         return _existing(self.patients, patient_id, "Patient")
@@ -159,6 +161,30 @@ class Records:
         view["orderKits"] = [{"kit": self.kit_view_by_id(k["kitId"]), "count": k["count"]} for k in record["orderKits"]]
         devices = [self.devices.get(d) for d in record.get("deviceIds", [])]
         view["devices"] = [self.device_view(d) for d in devices if d is not None]
+        for name in ("returnItems", "returnDevices", "returnPackedKits", "returnId"):
+            view.pop(name, None)
+        if record.get("returnId") is not None:  # a two-way order shows what is expected back
+            view["returnItems"] = [{"item": self.item_view(i["itemId"]), "count": i["count"]}
+                                   for i in record.get("returnItems", [])]  # fmt: skip
+            view["returnDevices"] = [self.device_view(d) for d in map(self.devices.get, record.get("returnDevices", []))
+                                     if d is not None]  # fmt: skip
+            view["returnPackedKits"] = [{"id": k} for k in record.get("returnPackedKits", [])]
+        return view
+
+    def return_view(self, record: Record) -> Record:
+        """A return (RMA) as the vendor's create-return answers it: patient or site expanded."""
+        view: dict[str, Any] = {k: v for k, v in record.items() if k not in ("patientId", "siteId", "deviceIds")}
+        patient = self.patients.get(record["patientId"]) if record.get("patientId") is not None else None
+        if patient is not None:
+            view["patient"] = self.patient_view(patient)
+        site = self.site_view(record.get("siteId"))
+        if site is not None:
+            view["site"] = site
+        view["returnItems"] = [
+            {"item": self.item_view(i["itemId"]), "count": i["count"]} for i in record["returnItems"]
+        ]
+        view["returnDevices"] = [self.device_view(d) for d in map(self.devices.get, record.get("deviceIds", []))
+                                 if d is not None]  # fmt: skip
         return view
 
 

@@ -14,10 +14,14 @@ from mocks.http.errors import bad_request, conflict, not_found
 from mocks.state.store import Record
 from mocks.vendors.impilo.records import Records
 
+NEW_PATIENT = {"archived": False, "enrolled": True}
+"""What a created (or replaced) patient holds besides what the client sent: not archived, and enrolled
+("False if disenrolled", vendor reference). Inferred defaults, written in the spec's Patient schema."""
+
 
 def external_identifier(email: str, phone: str) -> str:
-    """The patient guide's recipe: MD5 of the lower-cased email followed by the phone's digits (spec:
-    getPatientByExternalIdentifier)."""
+    """The patient guide's recipe, which the customer applies (the seed uses it for its patients): MD5 of the
+    lower-cased email followed by the phone's digits (spec: getPatientByExternalIdentifier)."""
     return hashlib.md5((email.lower() + re.sub(r"\D", "", phone)).encode()).hexdigest()
 
 
@@ -33,24 +37,79 @@ def check_unique_external_identifier(records: Records, patient: Record) -> None:
 def site_for_patient(
     records: Records, site: dict[str, Any] | None, create: Callable[[dict[str, Any]], Record]
 ) -> int | None:
-    """The site id a patient's nested `site` names. Given by id, the site must exist: 409, since the patient
-    exists and only its reference does not (spec: `Conflict`). Without an id it is matched by name, or
-    `create`d (the seed example sends a nested site without id; spec: updatePatient)."""
+    """The site id a patient's nested `site` names. Given by id, the site must exist (404, spec: info choice
+    13). Without an id it is matched by name, or `create`d (the seed example sends a nested site without id;
+    spec: updatePatient)."""
     if not site:
         return None
     if "id" in site:
-        if records.sites.get(site["id"]) is None:
-            raise conflict(f"Site {site['id']} does not exist; create it first (POST /site)")
-        return int(site["id"])
+        return int(records.site(site["id"])["id"])
     named = records.sites.where(lambda s: site.get("name") is not None and s.get("name") == site.get("name"))
     if named:
         return int(named[0]["id"])
     return int(create(site)["id"])
 
 
+PARTY_REQUIRED = "patient or site required"
+LINES_REQUIRED = ("Order must contain at least one of: orderItems, orderKits, returnItems, returnDevices, or "
+                  "returnPackedKits")  # fmt: skip
+SHIPPING_REQUIRED = "shippingOption is required when emailLabel is false and return items are included"
+RETURNS = ("returnItems", "returnDevices", "returnPackedKits")
+LINES = ("orderItems", "orderKits", *RETURNS)
+# The documented create-order 400s for loaner kits and stock (spec: createOrder's `x-business-rules`).
+MAX_ONE_LOANER, QTY_OVER_ONE_LOANER = "max_one_loaner_kit", "qty_over_one_loaner_kit"
+NO_RETURNS_WITH_LOANER, NO_LOANER_TO_SITE = "no_returns_with_loaner_kit", "no_loaner_kit_to_site"
+INSUFFICIENT_INVENTORY = "insufficient_inventory"
+
+
+def check_order_shape(body: dict[str, Any]) -> None:
+    """400 with the vendor's messages: exactly one of patient and site; at least one non-empty line list,
+    outbound or return (two-way orders); a shipping option when returns come back on a shipped label (spec:
+    createOrder's `x-business-rules`, the documented create-order messages)."""
+    if ("patient" in body) == ("site" in body):
+        raise bad_request(PARTY_REQUIRED)
+    if not any(body.get(name) for name in LINES):
+        raise bad_request(LINES_REQUIRED)
+    if any(body.get(name) for name in RETURNS) and not body.get("emailLabel", False) and "shippingOption" not in body:
+        raise bad_request(SHIPPING_REQUIRED)
+
+
+def check_loaner_kits(records: Records, body: dict[str, Any]) -> None:
+    """The documented loaner-kit rules: one loaner kit line, of count 1, to a patient, without returns (spec:
+    createOrder's `x-business-rules`). A kit is a loaner when its record says `loaner` (seeded: kit 1005)."""
+    loaners = [line for line in body.get("orderKits", []) if records.kit(line["kit"]["id"]).get("loaner")]
+    if not loaners:
+        return
+    if len(loaners) > 1:
+        raise bad_request(MAX_ONE_LOANER)
+    if loaners[0].get("count", 1) != 1:
+        raise bad_request(QTY_OVER_ONE_LOANER)
+    if any(body.get(name) for name in RETURNS):
+        raise bad_request(NO_RETURNS_WITH_LOANER)
+    if "site" in body:
+        raise bad_request(NO_LOANER_TO_SITE)
+
+
+def check_inventory(records: Records, body: dict[str, Any]) -> None:
+    """400 `insufficient_inventory` when the fulfillment stock of an item is below what the order's items and
+    kits need (spec: createOrder, "No fulfillment site has enough inventory"). The mock's stock is per item,
+    seeded, and not consumed by orders (a choice: a long session never runs dry)."""
+    needed: dict[int, int] = {}
+    for line in body.get("orderItems", []):
+        needed[line["item"]["id"]] = needed.get(line["item"]["id"], 0) + line.get("count", 1)
+    for line in body.get("orderKits", []):
+        for part in records.kit(line["kit"]["id"])["kitItems"]:
+            needed[part["itemId"]] = needed.get(part["itemId"], 0) + part["count"] * line.get("count", 1)
+    for item_id, count in needed.items():
+        if count > (records.inventory.get(item_id) or {}).get("available", 0):
+            raise bad_request(INSUFFICIENT_INVENTORY)
+
+
 def check_order_references(records: Records, body: dict[str, Any]) -> None:
-    """Unknown patient, site, item or kit: 404 (spec: createOrder); an item that is not orderable: 400 with
-    the vendor's message (spec: listItems' `orderable`: new items are not orderable until approved)."""
+    """Unknown patient, site, item, kit, or returned item, device or packed kit: 404, the lookups' (spec: info
+    choice 13); an item that is not
+    orderable: 400 with the vendor's message (spec: listItems' `orderable`: new items are not orderable until
+    approved)."""
     if "patient" in body:
         records.patient(body["patient"]["id"])
     if "site" in body:
@@ -60,6 +119,12 @@ def check_order_references(records: Records, body: dict[str, Any]) -> None:
             raise bad_request("Order contains Items that are marked as non-orderable. Order cannot be placed.")
     for line in body.get("orderKits", []):
         records.kit(line["kit"]["id"])
+    for line in body.get("returnItems", []):
+        records.item(line["item"]["id"])
+    for line in body.get("returnDevices", []):
+        records.device(line["id"])
+    for line in body.get("returnPackedKits", []):
+        records.packed_kit(line["id"])
 
 
 def check_new_webhook(records: Records, kind: str, url: str) -> None:

@@ -29,13 +29,17 @@ CATALOGUE = (  # id, name, model, identifier type, class
     (1005, "Thermometer", "TH-11", "serial", "temperature"),
     (1006, "Peak Flow Meter", "PF-100", "serial", "peakFlow"),
     (1007, "Sleep Mat", "SM-1", "macAddress", "sleepMat"),
+    (1008, "Blood Pressure Monitor XL", "BP-7900", "serial", "bloodPressure"),  # new: not orderable until approved
 )
+NOT_ORDERABLE = {1008}
+STOCK = {1007: 2}  # fulfillment stock per item (1000 of every other): a sleep mat order of 3 is insufficient_inventory
 KITS = (  # id, name, [(item id, count)]
     (1000, "Hypertension Starter Kit", [(1000, 1), (1003, 1)]),
     (1001, "Heart Failure Kit", [(1000, 1), (1001, 1), (1003, 1)]),
     (1002, "COPD Kit", [(1002, 1), (1006, 1), (1003, 1)]),
     (1003, "Diabetes Kit", [(1004, 1), (1001, 1), (1003, 1)]),
     (1004, "Sleep Study Kit", [(1007, 1), (1003, 1)]),
+    (1005, "Loaner Blood Pressure Kit", [(1000, 1), (1003, 1)]),
 )
 # Fixed devices in every seed, one or more per status (id, item, status, patient, site, readings disabled):
 # the walkthrough associates 101 with patient 1234, whose devices 102-104 already send readings.
@@ -58,6 +62,7 @@ PACKED_KITS = (
     (2, 1001, "WITH_PATIENT", 1234, (102, 103)),
     (3, 1002, "PACKED_AT_SITE", None, (107,)),
 )
+LOANER_KITS = {1005}
 DEVICE_STATUSES = ("availableAtSite", "withPatient", "available", "decommissioned")
 ORDER_FLOW = ("pending", "processing", "packed", "shipped", "delivered")
 EPOCH = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -108,7 +113,7 @@ def seed(context: MockContext, records: Records) -> None:
                     "name": name,
                     "model": model,
                     "sku": f"IMP-{item_id}-{model}",
-                    "orderable": True,
+                    "orderable": item_id not in NOT_ORDERABLE,
                     "deviceIdentifierType": identifier_type,
                     "itemClass": item_class,
                     "itemClassType": "device",
@@ -123,9 +128,12 @@ def seed(context: MockContext, records: Records) -> None:
                 "id": kit_id,
                 "name": name,
                 "archived": False,
+                "loaner": kit_id in LOANER_KITS,
                 "kitItems": [{"itemId": i, "count": n} for i, n in items],
             },
         )
+    for item_id, *_ in CATALOGUE:
+        records.inventory.put(item_id, {"id": item_id, "available": STOCK.get(item_id, 1000)})
     for device_id in range(1, DEVICES + 1):
         records.devices.put(device_id, _device(context, device_id, records))
     for device_id, item_id, status, patient_id, site_id, disabled in SHOWCASE_DEVICES:
@@ -202,7 +210,7 @@ def _patient(context: MockContext, patient_id: int, site_ids: list[int]) -> dict
 
 def _device(context: MockContext, device_id: int, records: Records) -> dict[str, Any]:
     fake = context.faker.reseed(f"impilo.device.{device_id}")
-    item_id = fake.random_element([row[0] for row in CATALOGUE])
+    item_id = fake.random_element([row[0] for row in CATALOGUE if row[0] not in NOT_ORDERABLE])
     status = fake.random_element(DEVICE_STATUSES)
     patient_id = fake.random_int(1, PATIENTS) if status == "withPatient" else None
     site_id = fake.random_int(1, SITES) if status == "availableAtSite" else None
@@ -271,14 +279,19 @@ def _order(context: MockContext, order_id: int, site_ids: list[int]) -> dict[str
         for i, name in enumerate(ORDER_FLOW[:steps])
     ]
     shipped = steps >= 4
-    kit_id = fake.random_element([k[0] for k in KITS])
+    kit_id = fake.random_element([k[0] for k in KITS if k[0] not in LOANER_KITS])
     return {
         "id": order_id,
         "externalOrderIds": [fake.bothify("ord-####-???")],
         "patientId": fake.random_int(1, PATIENTS) if for_patient else None,
         "siteId": None if for_patient else fake.random_element(site_ids),
         "currentStatus": ORDER_FLOW[steps - 1],
-        "orderItems": [{"itemId": fake.random_element([row[0] for row in CATALOGUE]), "count": fake.random_int(1, 3)}],
+        "orderItems": [
+            {
+                "itemId": fake.random_element([row[0] for row in CATALOGUE if row[0] not in NOT_ORDERABLE]),
+                "count": fake.random_int(1, 3),
+            }
+        ],
         "orderKits": [{"kitId": kit_id, "count": 1}],
         "orderEvents": events,
         "orderNotes": [],

@@ -61,6 +61,7 @@ class Handlers(
         """The mock-only controls under `/__mock` this API adds."""
         return [
             ("/__mock/impilo/orders/{order_id:int}/status", ["POST"], self._advance_order),
+            ("/__mock/impilo/returns/{return_id:int}/status", ["POST"], self._advance_return),
             ("/__mock/webhooks/attempts", ["GET"], self._webhook_attempts),
             ("/__mock/impilo/devices/{device_id:int}/readings", ["POST", "DELETE"], self._device_readings),
             ("/__mock/impilo/devices/{device_id:int}/events", ["POST"], self._device_event),

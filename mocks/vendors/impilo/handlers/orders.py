@@ -1,4 +1,4 @@
-"""Impilo's orders, and the mock-only control that moves an order along its statuses."""
+"""Impilo's orders and the returns two-way orders open, and the mock-only controls that move them along."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ class OrderHandlers:
 
     async def create_order(self, body: dict[str, Any], **_: Any) -> Reply:
         with self.records.lock:
+            rules.check_order_shape(body)
             rules.check_order_references(self.records, body)
+            rules.check_loaner_kits(self.records, body)
+            rules.check_inventory(self.records, body)
             created = now_iso()
             record = self.records.orders.add(lambda key: {
                 "id": key,
@@ -32,14 +35,37 @@ class OrderHandlers:
                 "patientId": body["patient"]["id"] if "patient" in body else None,
                 "siteId": body["site"]["id"] if "site" in body else None,
                 "currentStatus": "pending",
-                "orderItems": [{"itemId": i["item"]["id"], "count": i["count"]} for i in body.get("orderItems", [])],
-                "orderKits": [{"kitId": k["kit"]["id"], "count": k["count"]} for k in body.get("orderKits", [])],
+                "orderItems": [{"itemId": i["item"]["id"], "count": i.get("count", 1)}
+                               for i in body.get("orderItems", [])],
+                "orderKits": [{"kitId": k["kit"]["id"], "count": k.get("count", 1)} for k in body.get("orderKits", [])],
                 "orderEvents": [{"name": "pending", "eventTimestamp": created}],
                 "orderNotes": [], "trackingNumbers": [], "deviceIds": [], "packedKits": [],
                 "shippingOption": body.get("shippingOption", "standard"), "emailLabel": body.get("emailLabel", False),
+                **({"orderNotes": [{"note": n["note"], "createdAt": created} for n in body["orderNotes"]]}
+                   if body.get("orderNotes") else {}),
             })  # fmt: skip
+            if any(body.get(name) for name in rules.RETURNS):
+                record = self._open_return(record, body, created)
             self._emit_order_status(record, created)
             return self.records.order_view(record), 201
+
+    def _open_return(self, order: Record, body: dict[str, Any], at: str) -> Record:
+        """A two-way order's return (RMA): what is expected back, related to the order, `pending` (spec:
+        createOrder); fires `return.statusFull`. Returns the order, now pointing at it."""
+        returned = self.records.returns.add(lambda key: {
+            "id": key, "patientId": order["patientId"], "siteId": order["siteId"], "currentStatus": "pending",
+            "relatedOrderId": order["id"],
+            "returnItems": [{"itemId": i["item"]["id"], "count": i.get("count", 1)}
+                            for i in body.get("returnItems", [])],
+            "deviceIds": [d["id"] for d in body.get("returnDevices", [])], "returnKits": [],
+            "returnEvents": [{"name": "pending", "eventTimestamp": at}], "trackingNumbers": [],
+        })  # fmt: skip
+        order = {**order, "returnId": returned["id"], "returnItems": returned["returnItems"],
+                 "returnDevices": returned["deviceIds"],
+                 "returnPackedKits": [k["id"] for k in body.get("returnPackedKits", [])]}  # fmt: skip
+        self.records.orders.put(order["id"], order)
+        self.webhooks.emit("return.statusFull", lambda: self.records.return_view(returned))
+        return order
 
     def _emit_order_status(self, record: Record, at: str) -> None:
         self.webhooks.emit(
@@ -94,3 +120,25 @@ class OrderHandlers:
             self.records.orders.put(order["id"], order)
             self._emit_order_status(order, at)
             return JSONResponse(self.records.order_view(order))
+
+    async def _advance_return(self, request: Request) -> Response:
+        """`POST /__mock/impilo/returns/{id}/status` with `{"status": "..."}`: move a return (RMA) to a new
+        status (any non-empty name: the vendor's list was not captured), recording a return event and firing
+        `return.statusFull`. Read and written under the store's lock, like `_advance_order`."""
+        try:
+            status = (await request.json())["status"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            status = None
+        with self.records.lock:
+            returned = self.records.returns.get(int(request.path_params["return_id"]))
+            if returned is None:
+                return JSONResponse({"message": "return not found"}, status_code=404)
+            if not isinstance(status, str) or not status:
+                return JSONResponse({"message": 'body must be {"status": "<new status>"}'}, status_code=400)
+            at = now_iso()
+            events = [*returned["returnEvents"], {"name": status, "eventTimestamp": at}]
+            returned = {**returned, "currentStatus": status, "returnEvents": events}
+            self.records.returns.put(returned["id"], returned)
+            view = self.records.return_view(returned)
+            self.webhooks.emit("return.statusFull", view)
+            return JSONResponse(view)

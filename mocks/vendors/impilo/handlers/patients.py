@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from mocks.context import MockContext
-from mocks.state.clock import now_iso
 from mocks.state.store import Record
 from mocks.vendors.impilo import rules
 from mocks.vendors.impilo.records import (
-    API,
     PATIENT_FIELDS,
     PATIENT_FILTERS,
     PATIENT_SORT,
@@ -38,14 +36,13 @@ class PatientHandlers:
     # --- patients -------------------------------------------------------------------------------------
     def _patient_record(self, patient_id: int, body: dict[str, Any], base: Record | None) -> Record:
         given = {k: v for k, v in body.items() if k in PATIENT_FIELDS}
-        if base is None:  # create or PUT: a full representation, completed with this patient's fake data
-            if "externalIdentifier" not in given and given.get("email") and given.get("phoneNumber"):
-                given["externalIdentifier"] = rules.external_identifier(given["email"], given["phoneNumber"])
-            record = self.context.faker.fill(self.context.schema(API, "Patient"), f"{API}.patient.{patient_id}", given)
-            record.pop("externalIdentifier", None) if "externalIdentifier" not in given else None
-            record.update(id=patient_id, siteId=None)
-        else:
-            record = {**base, **given}
+        # create or PUT (no base): what the client sent, plus what Impilo owns (id, defaults, site); the rest null
+        unset = dict.fromkeys(PATIENT_FIELDS)
+        record = (
+            {"id": patient_id, **unset, **rules.NEW_PATIENT, **given, "siteId": None}
+            if base is None
+            else {**base, **given}
+        )
         rules.check_unique_external_identifier(self.records, record)
         # Only once the write is known to succeed: a rejected patient must not leave a new site behind.
         if "site" in body:
@@ -55,7 +52,7 @@ class PatientHandlers:
     def _save_patient(self, record: Record, event: str) -> dict[str, Any]:
         self.records.patients.put(record["id"], record)
         view = self.records.patient_view(record)
-        self.webhooks.emit(event, lambda: {**view, "updatedAt": now_iso()})
+        self.webhooks.emit(event, view)  # the Patient as its reads show it (spec: the callbacks' payload)
         return view
 
     async def create_patient(self, body: dict[str, Any], **_: Any) -> Reply:
@@ -127,11 +124,9 @@ class PatientHandlers:
 
     # --- sites ----------------------------------------------------------------------------------------
     def _new_site(self, body: dict[str, Any]) -> Record:
+        """A site as the client described it, with the id Impilo assigns; what was not sent is null."""
         given = {k: v for k, v in body.items() if k in SITE_FIELDS}
-        schema = self.context.schema(API, "Site")
-        return self.records.sites.add(
-            lambda key: {**self.context.faker.fill(schema, f"{API}.site.{key}", given), "id": key}
-        )
+        return self.records.sites.add(lambda key: {"id": key, **dict.fromkeys(SITE_FIELDS), **given})
 
     async def create_site(self, body: dict[str, Any], **_: Any) -> Reply:
         return self._new_site(body), 201
@@ -157,7 +152,9 @@ class PatientHandlers:
     async def update_site(self, site_id: int, body: dict[str, Any], **_: Any) -> Reply:
         with self.records.lock:
             self.records.site(site_id)
-            given = {k: v for k, v in body.items() if k in SITE_FIELDS}
-            record = {**self.context.faker.fill(self.context.schema(API, "Site"), f"{API}.site.{site_id}", given),
-                      "id": site_id}  # fmt: skip
+            record = {
+                "id": site_id,
+                **dict.fromkeys(SITE_FIELDS),
+                **{k: v for k, v in body.items() if k in SITE_FIELDS},
+            }
             return self.records.sites.put(site_id, record), 200

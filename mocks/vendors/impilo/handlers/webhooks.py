@@ -7,16 +7,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mocks.context import MockContext
 from mocks.dx import safejson
 from mocks.http.errors import bad_request, not_found
 from mocks.vendors.impilo import rules
-from mocks.vendors.impilo.records import Records, between, log_view, matches, page_of
+from mocks.vendors.impilo.records import API, Records, between, log_view, matches, page_of
 from mocks.webhooks.emit import WebhookEmitter
 
 Reply = tuple[Any, int]
 
 
 class WebhookHandlers:
+    context: MockContext
     records: Records
     webhooks: WebhookEmitter
 
@@ -67,10 +69,12 @@ class WebhookHandlers:
         return page_of(found, page, size, log_view), 200
 
     async def create_webhook_secret(self, body: dict[str, Any], **_: Any) -> Reply:
+        """The secret sent, or (optional in the vendor reference) one Impilo chooses: drawn from the seed."""
         with self.records.lock:
             rules.check_no_secret(self.records)
-            self.records.webhook_secret.put(1, {"secret": body["secret"]})
-        return {"secret": body["secret"]}, 200
+            secret = body["secret"] if "secret" in body else self.context.faker.reseed(f"{API}.webhook-secret").sha1()
+            self.records.webhook_secret.put(1, {"secret": secret})
+        return {"secret": secret}, 200
 
     async def _webhook_attempts(self, request: Request) -> Response:
         """`GET /__mock/webhooks/attempts`: every delivery attempt, for tests and the landing page."""
