@@ -571,3 +571,29 @@ def test_impilo_return_status_control_refuses_what_it_cannot_apply(client: TestC
     before = state(client, "impilo")
     assert client.post(f"/__mock/impilo/returns/{opened['id']}/status", json={"status": ""}).status_code == 400
     assert state(client, "impilo") == before
+
+
+def test_impilo_order_moved_to_shipped_gets_a_tracking_number_or_keeps_the_ones_given(client: TestClient) -> None:
+    first = client.post(f"{B}/order", json={**PATIENT_ORDER, **ORDER_LINES}, headers=IMPILO_KEY).json()
+    second = client.post(f"{B}/order", json={**PATIENT_ORDER, **ORDER_LINES}, headers=IMPILO_KEY).json()
+    assert first["trackingNumbers"] == [] and second["trackingNumbers"] == []
+    moved = client.post(f"/__mock/impilo/orders/{first['id']}/status", json={"status": "shipped"})
+    given = [{"carrier": "DHL", "value": "JD0002"}]
+    chosen = client.post(
+        f"/__mock/impilo/orders/{second['id']}/status", json={"status": "shipped", "trackingNumbers": given}
+    )
+    (number,) = moved.json()["trackingNumbers"]
+    assert number["carrier"] in ("UPS", "FedEx", "USPS") and number["value"]
+    assert chosen.json()["trackingNumbers"] == given
+    read = client.get(f"{B}/order/{first['id']}", headers=IMPILO_KEY).json()
+    assert read["trackingNumbers"] == [number] and read["currentStatus"] == "shipped"
+
+
+def test_impilo_order_status_control_refuses_malformed_tracking_numbers_and_changes_nothing(client: TestClient) -> None:
+    order = client.post(f"{B}/order", json={**PATIENT_ORDER, **ORDER_LINES}, headers=IMPILO_KEY).json()
+    before = state(client, "impilo")
+    refused = client.post(
+        f"/__mock/impilo/orders/{order['id']}/status", json={"status": "shipped", "trackingNumbers": "1Z"}
+    )
+    assert refused.status_code == 400 and "trackingNumbers" in refused.json()["message"]
+    assert state(client, "impilo") == before

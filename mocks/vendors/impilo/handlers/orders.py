@@ -96,26 +96,38 @@ class OrderHandlers:
 
     async def _advance_order(self, request: Request) -> Response:
         """`POST /__mock/impilo/orders/{id}/status`: move an order to a new status, recording an orderEvent
-        and firing `order.status` webhooks.
+        and firing `order.status` webhooks. `trackingNumbers` (`[{carrier, value}]`) in the body are added to
+        the order's; an order moved to `shipped` without any gets one, as a carrier would give it.
 
         The body is read first and the order only then, under the store's lock, with no await until the
         write: an order read before a reset (or another worker's write) is never written back."""
         statuses = self.context.schema(API, "OrderStatus")["enum"]
         try:
-            status = (await request.json())["status"]
-        except (ValueError, KeyError, TypeError, RecursionError):
-            status = None
+            body = await request.json()
+            status, tracking = body["status"], body.get("trackingNumbers", [])
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            status, tracking = None, []
         with self.records.lock:
             order = self.records.orders.get(int(request.path_params["order_id"]))
             if order is None:
                 return JSONResponse({"message": "order not found"}, status_code=404)
-            if status not in statuses:
-                return JSONResponse({"message": f'body must be {{"status": one of {statuses}}}'}, status_code=400)
+            if status not in statuses or not _tracking_numbers(tracking):
+                return JSONResponse(
+                    {"message": f'body must be {{"status": one of {statuses}, optional "trackingNumbers": '
+                     '[{"carrier": "...", "value": "..."}]}'},
+                    status_code=400,
+                )  # fmt: skip
             at = now_iso()
+            numbers = [*(order.get("trackingNumbers") or []), *tracking]
+            if status == "shipped" and not numbers:
+                fake = self.context.faker.reseed(f"impilo.order.{order['id']}.tracking")
+                numbers = [{"carrier": fake.random_element(["UPS", "FedEx", "USPS"]),
+                            "value": fake.bothify("1Z###########").upper()}]  # fmt: skip
             order = {
                 **order,
                 "currentStatus": status,
                 "orderEvents": [*order["orderEvents"], {"name": status, "eventTimestamp": at}],
+                "trackingNumbers": numbers,
             }
             self.records.orders.put(order["id"], order)
             self._emit_order_status(order, at)
@@ -142,3 +154,11 @@ class OrderHandlers:
             view = self.records.return_view(returned)
             self.webhooks.emit("return.statusFull", view)
             return JSONResponse(view)
+
+
+def _tracking_numbers(given: Any) -> bool:
+    """Whether `given` is a list of `{carrier, value}` texts (the Order's `trackingNumbers` items)."""
+    return isinstance(given, list) and all(
+        isinstance(n, dict) and set(n) <= {"carrier", "value"} and all(isinstance(v, str) for v in n.values())
+        for n in given
+    )
