@@ -16,7 +16,7 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
-from connexion.spec import OpenAPISpecification
+from connexion.spec import OpenAPISpecification, Specification
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
@@ -92,6 +92,26 @@ def _validate_each_spec_once() -> None:
 
     validate_once.memoized = True  # type: ignore[attr-defined]
     OpenAPISpecification._validate_spec = classmethod(validate_once)  # type: ignore[assignment,method-assign]
+
+
+def _parse_each_spec_once() -> None:
+    """Connexion parses the document of every `add_api` (a deep copy, its defaults, every `$ref` walked: most
+    of `create_app`'s time on the grown specs). The documents given are the process's shared resolved specs
+    (`specs.resolved`), never changed, so each is parsed once per process and the parse reused by every app."""
+    current = Specification.from_dict.__func__
+    if getattr(current, "memoized", False):
+        return
+    parsed: dict[int, tuple[Any, Any]] = {}  # id(document) -> (document, its Specification): the document kept
+
+    def parse_once(cls: type, spec: Any, *, base_uri: str = "") -> Any:
+        if id(spec) not in parsed or base_uri:
+            if base_uri:
+                return current(cls, spec, base_uri=base_uri)
+            parsed[id(spec)] = (spec, current(cls, spec))
+        return parsed[id(spec)][1]
+
+    parse_once.memoized = True  # type: ignore[attr-defined]
+    Specification.from_dict = classmethod(parse_once)  # type: ignore[assignment,method-assign]
 
 
 def _snake(operation_id: str) -> str:
@@ -185,6 +205,7 @@ def create_app(
     vendors = tuple(vendors)
     config = (config or MockConfig(seed=seed)).with_(**overrides).with_defaults(vendors)
     _validate_each_spec_once()
+    _parse_each_spec_once()
     context = MockContext(config=config, specs={api.name: specs.load(api.name) for api in vendors}, vendors=vendors)
     proxy.load_examples(context)  # recorded examples (EXAMPLES=...), served with `Prefer: example=...`
     app = connexion.AsyncApp(__name__, specification_dir=str(specs.SPEC_DIR), middlewares=middleware_stack())
@@ -195,7 +216,7 @@ def create_app(
         context.services[api.name] = api.handlers(context)
         resolvers[api.name] = _resolver(context.services[api.name])
         app.add_api(
-            context.specs[api.name],
+            specs.resolved(api.name),
             base_path=api.base_path,
             name=api.name,
             resolver=resolvers[api.name],

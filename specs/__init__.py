@@ -28,7 +28,7 @@ BUILD_DIR = SPEC_DIR.parent / "build" if _CHECKOUT else _USER_CACHE
 _SOURCES: dict[str, Path] = {path.stem: path for path in sorted(SPEC_DIR.glob("*.yaml"))}
 APIS: tuple[str, ...] = tuple(_SOURCES)
 
-__all__ = ["APIS", "BUILD_DIR", "SPEC_DIR", "Facts", "add_source", "bundle", "facts", "load", "source_path"]
+__all__ = ["APIS", "BUILD_DIR", "SPEC_DIR", "Facts", "add_source", "bundle", "facts", "load", "resolved", "source_path"]
 
 _cache: dict[str, dict[str, Any]] = {}
 
@@ -114,6 +114,11 @@ def bundle(api: str, *, validate: bool = True) -> dict[str, Any]:
 def load(api: str) -> dict[str, Any]:
     """The resolved spec (a copy of its own), from build/<api>.json when fresh, else bundled and cached there."""
     return copy.deepcopy(_resolved(api))
+
+
+def resolved(api: str) -> dict[str, Any]:
+    """The resolved spec shared by the whole process: read it, never change it (`load` gives a copy)."""
+    return _resolved(api)
 
 
 def _resolved(api: str) -> dict[str, Any]:
