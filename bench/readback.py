@@ -23,6 +23,7 @@ import specs
 from contracts.runner import client_headers
 
 PAGE_SIZE = 250  # Impilo's largest page: the fewest requests that still read every record
+HEIDI_PAGE_SIZE = 200  # Heidi's largest `page_size` of the linked user's sessions
 MAX_PAGES = 10_000  # a paged list that never says `last` must not loop forever
 CHUNK = 100  # Legit.Health's `externalIds[]` takes at most 100 ids
 SAMPLES = 5
@@ -34,34 +35,80 @@ ADMIN_HTML = ("/",)
 
 
 @dataclass(frozen=True)
+class Paging:
+    """How a paged list is walked: `page` (1-based) with the page size parameter set to `per_page`, until
+    the total the answer's field `total` gives is covered."""
+
+    size_parameter: str
+    per_page: int
+    total: str
+
+
+IMPILO_PAGES = Paging("size", PAGE_SIZE, "total")
+HEIDI_PAGES = Paging("page_size", HEIDI_PAGE_SIZE, "total_count")
+
+
+@dataclass(frozen=True)
 class Listing:
-    """One list operation of an API. `path` is under the API's base path; a `{}` in it takes the id of
-    every record of store collection `each` in turn. `paged` walks Impilo's `page`/`size` until `last`.
-    With `query`, the values of field `field` of every record of `each` go into that repeated query
-    parameter, `CHUNK` at a time (Legit.Health lists patients by their external ids)."""
+    """One list operation of an API. `path` is under the API's base path; a `{}` in it takes, in turn,
+    each distinct value of field `field` of the records of store collection `each` (a list read per
+    parent record: only parents that hold such records). `paged` walks the 1-based `page` and the page
+    size until the total is read (`each` then only says how many pages to expect). With `query`, the
+    values of `field` of every record of `each` go into that repeated query parameter, `CHUNK` at a time
+    (Legit.Health lists patients by their external ids)."""
 
     operation: str
     path: str
-    paged: bool = False
+    paged: Paging | None = None
     each: str | None = None
     query: str | None = None
     field: str = "id"
 
 
+# Impilo's readings: one paged list per reading type, each type its own store collection.
+IMPILO_READINGS = (
+    ("listBloodPressureReadings", "/blood-pressure-reading", "bloodPressure"),
+    ("listBloodGlucoseReadings", "/blood-glucose-reading", "bloodGlucose"),
+    ("listWeightReadings", "/weight-reading", "weight"),
+    ("listBloodOxygenReadings", "/blood-oxygen-reading", "bloodOxygen"),
+    ("listTemperatureReadings", "/temperature-reading", "temperature"),
+    ("listHeartRateReadings", "/heart-rate-reading", "heartRate"),
+    ("listHeartRateVariabilityReadings", "/heart-rate-variability-reading", "heartRateVariability"),
+    ("listPeakFlowReadings", "/peak-flow-reading", "peakFlow"),
+    ("listSleepMatActivityReadings", "/sleep-mat-activity-reading", "sleepMatActivity"),
+    ("listSleepMatDurationReadings", "/sleep-mat-duration-reading", "sleepMatDuration"),
+)
+
 LISTS: dict[str, tuple[Listing, ...]] = {
-    "impilo": tuple(
-        Listing(operation, path, paged=True, each=collection)
-        for operation, path, collection in (
-            ("listPatients", "/patient", "patients"),
-            ("listSites", "/site", "sites"),
-            ("listItems", "/item", "items"),
-            ("listKits", "/kit", "kits"),
-            ("listOrders", "/order", "orders"),
-            ("listWebhooks", "/webhook", "webhooks"),
-            ("listWebhookLogs", "/webhook/logs", "webhook_logs"),
-        )
+    "impilo": (
+        *(
+            Listing(operation, path, paged=IMPILO_PAGES, each=collection)
+            for operation, path, collection in (
+                ("listPatients", "/patient", "patients"),
+                ("listSites", "/site", "sites"),
+                ("listItems", "/item", "items"),
+                ("listKits", "/kit", "kits"),
+                ("listOrders", "/order", "orders"),
+                ("listWebhooks", "/webhook", "webhooks"),
+                ("listWebhookLogs", "/webhook/logs", "webhook_logs"),
+            )
+        ),
+        *(
+            Listing(operation, path, paged=IMPILO_PAGES, each=f"readings_{kind}")
+            for operation, path, kind in IMPILO_READINGS
+        ),
+        Listing(
+            "getPatientAlertConfiguration",
+            "/patient/{}/alert-configuration",
+            each="alert_configurations",
+            field="patientId",
+        ),
     ),
-    "heidi": (Listing("listPatientProfiles", "/patient-profiles"),),
+    "heidi": (
+        Listing("listPatientProfiles", "/patient-profiles"),
+        Listing("listLinkedUserSessions", "/sessions/linked-user", paged=HEIDI_PAGES, each="sessions"),
+        Listing("listContextDocuments", "/sessions/{}/context-documents", each="context_documents", field="session_id"),
+    ),
     "legit_health": (
         Listing("getPatients", "/patients", each="patients", query="externalIds[]", field="externalId"),
         Listing("getPractitioners", "/practitioners", each="practitioners", query="externalIds[]", field="externalId"),
@@ -185,12 +232,13 @@ def auth_headers(client: httpx.Client, api: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['token']}"} if response.status_code == 200 else {}
 
 
-def _page_count(records: int) -> int:
-    return max(1, -(-records // PAGE_SIZE))
+def _page_count(records: int, per_page: int) -> int:
+    return max(1, -(-records // per_page))
 
 
 def _field_values(records: list[dict[str, Any]], field: str) -> list[str]:
-    return [str(r[field]) for r in records if r.get(field) not in (None, "")]
+    """The distinct values of `field`, in store order (a parent holding many records is read once)."""
+    return list(dict.fromkeys(str(r[field]) for r in records if r.get(field) not in (None, "")))
 
 
 def _requests(listing: Listing, records: Callable[[str], list[dict[str, Any]]]) -> Iterator[tuple[str, Any]]:
@@ -212,15 +260,17 @@ def read_lists(client: httpx.Client, api: str, records: Callable[[str], list[dic
     base, headers = specs.facts(api).base_path, auth_headers(client, api)
     tally, reads = Tally(), Counter[str]()
     for listing in LISTS.get(api, ()):
-        if listing.paged:
-            pages, page = _page_count(len(records(listing.each)) if listing.each else 0), 1
+        paging = listing.paged
+        if paging is not None:
+            stored = len(records(listing.each)) if listing.each else 0
+            pages, page = _page_count(stored, paging.per_page), 1
             while page <= min(pages, MAX_PAGES):
-                params = {"page": page, "size": PAGE_SIZE}
-                label = f"{listing.path}?page={page}&size={PAGE_SIZE}"
+                params = {"page": page, paging.size_parameter: paging.per_page}
+                label = f"{listing.path}?page={page}&{paging.size_parameter}={paging.per_page}"
                 response = tally.get(client, label, base + listing.path, params=params, headers=headers)
                 reads[listing.operation] += 1
                 if response is not None:
-                    pages = max(pages, _page_count(int(response.json().get("total", 0))))
+                    pages = max(pages, _page_count(int(response.json().get(paging.total, 0)), paging.per_page))
                 page += 1
             continue
         for path, query in _requests(listing, records):

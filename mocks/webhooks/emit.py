@@ -219,14 +219,18 @@ class WebhookEmitter:
 
     def delivery(self, url: str, log_id: Key) -> Delivery | None:
         """A waiting delivery, ready for an attempt; None when the store was reset since it was queued (its
-        row is gone, or the id now names another event's row)."""
-        if self._queue is not None:
+        row is gone, or the id now names another event's row) or the transaction that logged it rolled back.
+        Without a shared queue the row is read under the store's lock: `emit` hands a delivery over inside
+        the API's transaction, and on SQLite this thread's connection does not see the row until that
+        transaction commits (read earlier, the delivery was taken for reset and dropped unsent)."""
+        if self._queue is not None:  # a claim only finds what committed
             qid, row = self._held.get(log_id), self.logs.get(log_id)
             if qid is None or row is None or not self._queue.owns(qid, self.owner):  # reset, or another's now
                 return None
             payload = row["payload"]
         else:
-            payload, row = self._payloads.get(log_id), self.logs.get(log_id)
+            with self._store_lock:  # waits for the emitting transaction to commit or roll back
+                payload, row = self._payloads.get(log_id), self.logs.get(log_id)
             if payload is None or row is None or row.get("payload") != payload:
                 return None
         tries = 0 if row["lastResponseStatus"] is None else row["retryAttempts"] + 1

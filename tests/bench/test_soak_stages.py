@@ -41,6 +41,10 @@ def no_records(name: str) -> list[dict[str, Any]]:
     return []
 
 
+def paged_operations(api: str) -> list[str]:
+    return [listing.operation for listing in readback.LISTS[api] if listing.paged]
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -75,15 +79,52 @@ def test_read_lists_reads_every_impilo_page_when_the_total_spans_three() -> None
     with fake_client(answer) as client:
         result = readback.read_lists(client, "impilo", no_records)
     assert result["ok"] is True
-    assert result["reads"] == {listing.operation: 3 for listing in readback.LISTS["impilo"]}
+    assert result["reads"] == dict.fromkeys(paged_operations("impilo"), 3)
+    assert {"listPatients", "listWeightReadings", "listSleepMatDurationReadings"} <= set(result["reads"])
 
 
 def test_read_lists_reads_the_pages_after_a_failing_one_when_the_store_holds_them() -> None:
     with fake_client(impilo_pages(3 * readback.PAGE_SIZE, failing_page=1)) as client:
         result = readback.read_lists(client, "impilo", lambda name: [{}] * (3 * readback.PAGE_SIZE))
+    paged = len(paged_operations("impilo"))
     assert result["ok"] is False
-    assert result["statuses"] == {"200": 14, "500": 7}
+    assert result["statuses"] == {"200": 2 * paged, "500": paged}
     assert result["not_ok"][0].startswith("GET /patient?page=1&size=250: 500")
+
+
+def test_read_lists_walks_heidi_pages_by_page_size_when_the_total_count_spans_three() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/jwt"):
+            return httpx.Response(200, json={"token": "t"})
+        if request.url.path.endswith("/sessions/linked-user"):
+            asked.append((request.url.params["page"], request.url.params["page_size"]))
+            return httpx.Response(200, json={"data": [], "total_count": 2 * readback.HEIDI_PAGE_SIZE + 1})
+        return httpx.Response(200, json={"data": []})
+
+    with fake_client(answer) as client:
+        result = readback.read_lists(client, "heidi", no_records)
+    assert result["ok"] is True
+    assert asked == [(str(page), str(readback.HEIDI_PAGE_SIZE)) for page in (1, 2, 3)]
+
+
+def test_read_lists_reads_each_parent_once_when_it_holds_several_records() -> None:
+    paths: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/alert-configuration"):
+            paths.append(request.url.path)
+            return httpx.Response(200, json=[])
+        return impilo_pages(0)(request)
+
+    configurations = [{"patientId": 1, "alertConfigurationType": t} for t in ("bloodPressure", "weight")]
+    stored = {"alert_configurations": [*configurations, {"patientId": 2, "alertConfigurationType": "weight"}]}
+    with fake_client(answer) as client:
+        result = readback.read_lists(client, "impilo", lambda name: stored.get(name, []))
+    assert result["ok"] is True
+    assert [path.rsplit("/", 2)[-2] for path in paths] == ["1", "2"]
+    assert result["reads"]["getPatientAlertConfiguration"] == 2
 
 
 def test_read_lists_sends_external_ids_in_chunks_when_legit_health_lists_patients() -> None:

@@ -88,7 +88,11 @@ def some_traffic(client: TestClient) -> list[httpx.Response]:
         client.post(f"{HEIDI}/patient-profiles", json={"first_name": "Ada", "last_name": "Lovelace"}, headers=bearer),
         client.get(f"{LEGIT}/patients", params={"externalIds[]": "hrm-1"}, headers=LEGIT_AUTH),
         client.get(f"{LEGIT}/patients/00000000-0000-4000-8000-000000000000", headers=LEGIT_AUTH),
-        client.post(f"{LEGIT}/patients", json={"externalId": "hrm-2", "firstName": "Ana"}, headers=LEGIT_AUTH),
+        client.post(
+            f"{LEGIT}/patients",
+            json={"externalId": "hrm-2", "firstName": "Ana", "email": "ana@example.com"},
+            headers=LEGIT_AUTH,
+        ),
     ]
 
 

@@ -5,11 +5,15 @@ never wait for a receiver. Real receivers on 127.0.0.1; no timing thresholds."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
+from mocks import context_of
+from mocks.state.store import Key
 from mocks.webhooks.emit import BREAKER_THRESHOLD
 from tests.support.examples import PATIENT_MINIMAL
 from tests.support.helpers import IMPILO_KEY, base, free_port, state, wait_until
@@ -120,6 +124,29 @@ def test_webhook_deliveries_are_logged_in_the_state_file(
     [row] = logs(client)
     assert (row["retryAttempts"], row["lastResponseStatus"], delivered(client)) == (1, 200, [True])
     assert [a["status"] for a in attempts(client)] == [503, 200]
+
+
+def test_webhook_delivery_is_sent_when_the_thread_takes_it_before_the_emitting_transaction_commits(
+    make_client: Callable[..., TestClient], receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(state_file=str(tmp_path / "state.sqlite3"))
+    subscribe(client, receiver.url)
+    emitter, taken = dispatcher(client), threading.Event()
+    take = emitter.take
+
+    def noted() -> dict[str, list[Key]]:
+        handed = take()
+        if handed:
+            taken.set()
+        return handed
+
+    monkeypatch.setattr(emitter, "take", noted)
+    with context_of(client.app).store.lock:  # the API's transaction, still open when the thread takes it
+        emitter.emit("patient.created", {"id": 1})
+        assert taken.wait(10)
+    assert receiver.wait_for_arrivals(1) == 1
+    asyncio.run(emitter.drain(timeout=10))
+    assert [(a["attempt"], a["status"]) for a in attempts(client)] == [(1, 200)]
 
 
 def test_webhook_deliveries_of_the_old_state_are_dropped_on_reset(
