@@ -4,8 +4,9 @@ On a shared staging server, fuzzed or example ids in `PUT /patient/0` or a batch
 records. The guard remembers the ids the run's own creates returned (typed by collection: ids are only
 unique within one resource type) and, before each unsafe call, replaces a schema-valid path id it did not
 create with the run's own latest resource of that kind (or, when it owns none yet, an id that cannot
-exist), and drops foreign ids from id lists in bodies. Nothing that was there before the run is touched.
-Invalid values are left alone: they test rejection.
+exist), does the same for body fields that name the resource a call changes (Impilo's device and
+packed-kit calls take `{"deviceId": 101}` instead of a path id), and drops foreign ids from id lists in
+bodies. Nothing that was there before the run is touched. Invalid values are left alone: they test rejection.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def sentinel_for(schema: dict[str, Any]) -> Any:
 OWNED_CHILDREN = {"conditions": "conditions"}
 # Id lists in request bodies -> the collection they name.
 ID_LISTS = {"patient_profile_ids": "patient-profiles", "session_ids": "sessions"}
+# Single ids or identifiers in request bodies that name the record a call changes (or feeds: a reading sent
+# through a device lands on that device's patient) -> the collection they name. No operation creates devices
+# or packed kits, so on a shared server these calls meet an id that cannot exist and test the 404 path.
+BODY_IDS = {"deviceId": "device", "deviceIdentifier": "device", "packedKitId": "packed-kit"}
+# Response keys that hand the caller a resource of its own (a segmented recording is `recording_id`).
+OWN_ID_KEYS = ("id", "session_id", "recording_id")
 
 Owned = set[tuple[str, str]]  # (collection, id): ids are only unique within one resource type
 
@@ -53,19 +60,20 @@ def collection_of(path: str, parameter: str | None = None) -> str:
     segments = [part for part in path.split("/") if part]
     if parameter is None:
         return next((part for part in reversed(segments) if not part.startswith("{")), "")
-    index = segments.index(f"{{{parameter}}}")
+    # A segment may hold more than the parameter: Heidi's `{recording_id}:finish` (a custom method).
+    index = next(i for i, part in enumerate(segments) if f"{{{parameter}}}" in part)
     return next((part for part in reversed(segments[:index]) if not part.startswith("{")), "")
 
 
 def owned_ids(body: Any, collection: str) -> Owned:
-    """What a response hands its caller as the caller's own: the resource's `id`/`session_id` (also in a
+    """What a response hands its caller as the caller's own: the resource's `id`/`session_id`/... (also in a
     `data` envelope), children created with it, every item of a list. Ids of *referenced* resources
     (an order's expanded patient, a kit's items) are deliberately left out."""
     if isinstance(body, list):
         return set().union(*(owned_ids(item, collection) for item in body)) if body else set()
     if not isinstance(body, dict):
         return set()
-    found = {(collection, str(body[key])) for key in ("id", "session_id") if isinstance(body.get(key), (str, int))}
+    found = {(collection, str(body[key])) for key in OWN_ID_KEYS if isinstance(body.get(key), (str, int))}
     if "data" in body:
         found |= owned_ids(body["data"], collection)
     for key, child_collection in OWNED_CHILDREN.items():
@@ -135,6 +143,7 @@ class WriteGuard:
             case.path_parameters[name] = self._stand_in(collection_of(operation.path, name), schema)
             self.redirected += 1
         if isinstance(case.body, dict):
+            self._guard_body_ids(case.body, operation)
             for key, collection in ID_LISTS.items():
                 ids = case.body.get(key)
                 if isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids):
@@ -142,6 +151,24 @@ class WriteGuard:
                     if len(own) != len(ids):
                         case.body[key] = own or ["f" * 24 if collection == "patient-profiles" else "9" * 20]
                         self.redirected += 1
+
+    def _guard_body_ids(self, body: dict[str, Any], operation: Any) -> None:
+        """Aim a body field naming a record the run did not create at a stand-in (see `BODY_IDS`)."""
+        properties = _body_properties(operation)
+        for key, collection in BODY_IDS.items():
+            value, schema = body.get(key), properties.get(key, {})
+            if value is None or (collection, str(value)) in self.created or not _valid(value, schema):
+                continue
+            body[key] = self._stand_in(collection, schema)
+            self.redirected += 1
+
+
+def _body_properties(operation: Any) -> dict[str, Any]:
+    """The properties of `operation`'s JSON body schema, as the spec (resolved by `specs.load`) gives them."""
+    content = (operation.definition.raw.get("requestBody") or {}).get("content") or {}
+    schema = (content.get("application/json") or {}).get("schema") or {}
+    properties = schema.get("properties")
+    return properties if isinstance(properties, dict) else {}
 
 
 def _valid(value: Any, schema: dict[str, Any]) -> bool:
