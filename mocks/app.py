@@ -216,7 +216,7 @@ def create_app(
         context.services[api.name] = api.handlers(context)
         resolvers[api.name] = _resolver(context.services[api.name])
         app.add_api(
-            specs.resolved(api.name),
+            context.specs[api.name] if config.examples_file else specs.resolved(api.name),  # recorded examples joined
             base_path=api.base_path,
             name=api.name,
             resolver=resolvers[api.name],

@@ -466,6 +466,7 @@ class PostgresStore(Store):
                     pool = ConnectionPool(
                         self.url, min_size=0, max_size=POOL_MAX, kwargs={"autocommit": True},
                         timeout=CONNECT_SECONDS, open=False, name=f"mock-state-{pid}",
+                        reconnect_timeout=CONNECT_SECONDS,  # a server gone for good: give up, not retry 5 minutes
                     )  # fmt: skip
                     self._pools[pid] = pool  # closed by `close`, even when it never connects
                     pool.open(wait=True, timeout=CONNECT_SECONDS)

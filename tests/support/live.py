@@ -44,7 +44,9 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        wait_for_health(f"{self.url}/healthz", timeout=15, alive=self.thread.is_alive)
+        wait_for_health(
+            f"{self.url}/healthz", timeout=60, alive=self.thread.is_alive
+        )  # a bound, not a measure: a fresh checkout bundles and validates the specs first
         return self
 
     def __exit__(self, *exc: object) -> None:
