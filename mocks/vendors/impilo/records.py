@@ -151,38 +151,38 @@ class Records:
 
     def order_view(self, record: Record) -> Record:
         view: dict[str, Any] = {k: v for k, v in record.items() if k not in ("patientId", "siteId", "deviceIds")}
-        patient = self.patients.get(record["patientId"]) if record.get("patientId") is not None else None
-        if patient is not None:
-            view["patient"] = self.patient_view(patient)
-        site = self.site_view(record.get("siteId"))
-        if site is not None:
-            view["site"] = site
-        view["orderItems"] = [{"item": self.item_view(i["itemId"]), "count": i["count"]} for i in record["orderItems"]]
+        self._expand_party(view, record)
+        view["orderItems"] = self._item_lines(record["orderItems"])
         view["orderKits"] = [{"kit": self.kit_view_by_id(k["kitId"]), "count": k["count"]} for k in record["orderKits"]]
         devices = [self.devices.get(d) for d in record.get("deviceIds", [])]
         view["devices"] = [self.device_view(d) for d in devices if d is not None]
         for name in ("returnItems", "returnDevices", "returnPackedKits", "returnId"):
             view.pop(name, None)
         if record.get("returnId") is not None:  # a two-way order shows what is expected back
-            view["returnItems"] = [{"item": self.item_view(i["itemId"]), "count": i["count"]}
-                                   for i in record.get("returnItems", [])]  # fmt: skip
+            view["returnItems"] = self._item_lines(record.get("returnItems", []))
             view["returnDevices"] = [self.device_view(d) for d in map(self.devices.get, record.get("returnDevices", []))
                                      if d is not None]  # fmt: skip
             view["returnPackedKits"] = [{"id": k} for k in record.get("returnPackedKits", [])]
         return view
 
-    def return_view(self, record: Record) -> Record:
-        """A return (RMA) as the vendor's create-return answers it: patient or site expanded."""
-        view: dict[str, Any] = {k: v for k, v in record.items() if k not in ("patientId", "siteId", "deviceIds")}
+    def _expand_party(self, view: dict[str, Any], record: Record) -> None:
+        """`view` shows the patient or site an order or return is for, expanded as reads show them."""
         patient = self.patients.get(record["patientId"]) if record.get("patientId") is not None else None
         if patient is not None:
             view["patient"] = self.patient_view(patient)
         site = self.site_view(record.get("siteId"))
         if site is not None:
             view["site"] = site
-        view["returnItems"] = [
-            {"item": self.item_view(i["itemId"]), "count": i["count"]} for i in record["returnItems"]
-        ]
+
+    def _item_lines(self, lines: list[Record]) -> list[Record]:
+        """Stored `{itemId, count}` lines as the vendor answers them: `{item, count}`, the item expanded."""
+        return [{"item": self.item_view(line["itemId"]), "count": line["count"]} for line in lines]
+
+    def return_view(self, record: Record) -> Record:
+        """A return (RMA) as the vendor's create-return answers it: patient or site expanded."""
+        view: dict[str, Any] = {k: v for k, v in record.items() if k not in ("patientId", "siteId", "deviceIds")}
+        self._expand_party(view, record)
+        view["returnItems"] = self._item_lines(record["returnItems"])
         view["returnDevices"] = [self.device_view(d) for d in map(self.devices.get, record.get("deviceIds", []))
                                  if d is not None]  # fmt: skip
         return view
